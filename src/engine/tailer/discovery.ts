@@ -1,0 +1,193 @@
+// Finds the files that include/exclude globs name: a walk of each glob's static base directory at
+// start and on rescans, and chokidar events (add/change/unlink) for what happens in between.
+//
+// chokidar v5 has no globs: picomatch.scan() gives each pattern's base directory, chokidar watches
+// that directory (depth-limited unless the glob has `**`), picomatch filters the paths. A base
+// directory that does not exist yet is not handed to chokidar (v5 reports `ready` early and misses
+// files created right after such a directory appears); rescans add it once it exists.
+
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import picomatch from 'picomatch';
+import type { Logger } from '../../observe/logger.js';
+
+export type FileEvent = 'add' | 'change' | 'unlink';
+
+export interface DiscoveryOptions {
+  include: string[];
+  exclude: string[];
+  /** Relative patterns are resolved against this directory. */
+  cwd: string;
+  log: Logger;
+  onEvent(path: string, event: FileEvent): void;
+}
+
+/** A directory to watch and walk; depth undefined = unlimited (the glob has `**`). */
+export interface Base {
+  dir: string;
+  depth: number | undefined;
+}
+
+/** Absolute form of a pattern (globs keep their special characters). */
+function absolute(pattern: string, cwd: string): string {
+  return path.isAbsolute(pattern) ? path.normalize(pattern) : path.join(cwd, pattern);
+}
+
+/** The directories to watch for a set of include patterns, merged per directory. */
+export function planBases(include: string[], cwd: string): Base[] {
+  const byDir = new Map<string, number | undefined>();
+  for (const raw of include) {
+    const pattern = absolute(raw, cwd);
+    const scan = picomatch.scan(pattern);
+    let dir: string;
+    let depth: number | undefined;
+    if (!scan.isGlob) {
+      // A plain file name: watch its directory, only that level.
+      dir = path.dirname(pattern);
+      depth = 0;
+    } else {
+      dir = scan.base === '' ? '/' : scan.base;
+      // `a/*/b.log` needs one level of subdirectories below the base; `**` any number.
+      depth = scan.glob.includes('**') ? undefined : scan.glob.split('/').length - 1;
+    }
+    if (!byDir.has(dir)) byDir.set(dir, depth);
+    else {
+      const had = byDir.get(dir);
+      byDir.set(dir, had === undefined || depth === undefined ? undefined : Math.max(had, depth));
+    }
+  }
+  return [...byDir].map(([dir, depth]) => ({ dir, depth }));
+}
+
+/** include minus exclude, on absolute paths. Excludes without a `/` match the file name. */
+export function compileMatcher(
+  include: string[],
+  exclude: string[],
+  cwd: string,
+): (p: string) => boolean {
+  const inc = picomatch(include.map((p) => absolute(p, cwd)));
+  const exNames = exclude.filter((p) => !p.includes('/'));
+  const exPaths = exclude.filter((p) => p.includes('/')).map((p) => absolute(p, cwd));
+  const exName = exNames.length > 0 ? picomatch(exNames) : null;
+  const exPath = exPaths.length > 0 ? picomatch(exPaths) : null;
+  return (p) =>
+    inc(p) && (exPath === null || !exPath(p)) && (exName === null || !exName(path.basename(p)));
+}
+
+export class Discovery {
+  readonly matches: (p: string) => boolean;
+  private readonly bases: Base[];
+  private readonly log: Logger;
+  private readonly onEvent: DiscoveryOptions['onEvent'];
+  private readonly watchers = new Map<string, FSWatcher>();
+  private closed = false;
+
+  constructor(opts: DiscoveryOptions) {
+    this.matches = compileMatcher(opts.include, opts.exclude, opts.cwd);
+    this.bases = planBases(opts.include, opts.cwd);
+    this.log = opts.log;
+    this.onEvent = opts.onEvent;
+  }
+
+  /** Start watching the base directories that exist; returns every matching file found. */
+  async start(): Promise<string[]> {
+    const missing: string[] = [];
+    for (const base of this.bases) {
+      if (!(await this.watchBase(base))) missing.push(base.dir);
+    }
+    if (missing.length > 0) {
+      this.log.info('directory does not exist yet; its files are picked up once it does', {
+        dirs: missing,
+      });
+    }
+    return this.walkAll();
+  }
+
+  /** Safety net for missed events, and the way new base directories are found. */
+  async rescan(): Promise<string[]> {
+    for (const base of this.bases) {
+      if (!this.watchers.has(base.dir)) await this.watchBase(base);
+    }
+    return this.walkAll();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.watchers.values()];
+    this.watchers.clear();
+    await Promise.all(all.map((w) => w.close()));
+  }
+
+  /** Watch one base directory if it exists; resolves once chokidar is ready for it. */
+  private async watchBase(base: Base): Promise<boolean> {
+    try {
+      if (!(await stat(base.dir)).isDirectory()) return false;
+    } catch {
+      return false;
+    }
+    if (this.closed || this.watchers.has(base.dir)) return true;
+    const matches = this.matches;
+    const w = watch(base.dir, {
+      // Our own walk finds the initial files, so read_from=end knows exactly which existed.
+      ignoreInitial: true,
+      // Raw events: rename+create must not be folded into one 'change' (we check inodes anyway).
+      atomic: false,
+      depth: base.depth,
+      // chokidar watches every file it sees: leave out those no pattern wants.
+      ignored: (p: string, stats?: { isFile(): boolean }) =>
+        stats !== undefined && stats.isFile() && !matches(p),
+    });
+    this.watchers.set(base.dir, w);
+    const onEvent = this.onEvent;
+    w.on('add', (p) => {
+      if (matches(p)) onEvent(p, 'add');
+    });
+    w.on('change', (p) => {
+      if (matches(p)) onEvent(p, 'change');
+    });
+    w.on('unlink', (p) => {
+      if (matches(p)) onEvent(p, 'unlink');
+    });
+    w.on('error', (err) => {
+      this.log.warn('file watcher error; the poll interval keeps files followed', {
+        code: 'VES_SOURCE_READ',
+        dir: base.dir,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    });
+    await new Promise<void>((resolve) => w.once('ready', resolve));
+    return true;
+  }
+
+  private async walkAll(): Promise<string[]> {
+    const out: string[] = [];
+    for (const base of this.bases) await walk(base.dir, base.depth, this.matches, out);
+    return out;
+  }
+}
+
+/** Matching files under `dir`, `depth` levels of subdirectories deep. Symlinked dirs are not followed. */
+async function walk(
+  dir: string,
+  depth: number | undefined,
+  matches: (p: string) => boolean,
+  out: string[],
+): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return; // gone or unreadable: chokidar reports errors, the next rescan tries again
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (depth === undefined || depth > 0) {
+        await walk(p, depth === undefined ? undefined : depth - 1, matches, out);
+      }
+    } else if ((e.isFile() || e.isSymbolicLink()) && matches(p)) {
+      out.push(p);
+    }
+  }
+}

@@ -49,13 +49,21 @@ const { encodeLines, makeEncodeOptions, nginxLines } = mod;
 // The corpus, cut into chunks of whole lines as the tailer does.
 const corpus = Buffer.from(nginxLines(LINES, 42), 'latin1');
 const chunks = [];
-for (let s = 0; s < corpus.length; ) {
+for (let s = 0; s < corpus.length;) {
   let e = Math.min(s + CHUNK, corpus.length);
   if (e < corpus.length) e = corpus.lastIndexOf(10, e - 1) + 1;
   const buf = corpus.subarray(s, e);
   let lines = 0;
   for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
-  chunks.push({ sourceId: 'web', path: '/var/log/nginx/access.log', buf, lines, truncated: false, mark: null, readAt: 0 });
+  chunks.push({
+    sourceId: 'web',
+    path: '/var/log/nginx/access.log',
+    buf,
+    lines,
+    truncated: false,
+    mark: null,
+    readAt: 0,
+  });
   s = e;
 }
 const opts = makeEncodeOptions({ host: 'web-01', fields: { service: 'web', env: 'prod' } });

@@ -133,7 +133,12 @@ export class Acker {
         }
         // reset = true: marks arrive here in read order, so the latest is the truth even when
         // it is smaller (a copytruncated file read again from 0 under the same key).
-        store.set(m.sourceId, m.key, { offset: m.offset, path: m.path, dev, ino, updated: now }, true);
+        store.set(
+          m.sourceId,
+          m.key,
+          { offset: m.offset, path: m.path, dev, ino, updated: now },
+          true,
+        );
       }
       head++;
       this.inFlight.batches--;

@@ -76,8 +76,7 @@ interface FileShape {
 }
 
 type Loaded =
-  | { ok: true; data: FileShape }
-  | { ok: false; missing: boolean; reason: string; version?: number };
+  { ok: true; data: FileShape } | { ok: false; missing: boolean; reason: string; version?: number };
 
 /** Open (or create) the checkpoints of `dataDir`, recovering from a corrupt or torn file. */
 export async function openCheckpoints(dataDir: string, log: Logger): Promise<CheckpointFile> {

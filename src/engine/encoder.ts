@@ -64,7 +64,12 @@ export function makeEncodeOptions(settings: EncodeSettings): EncodeOptions {
     const v = typeof value === 'string' ? wellFormed(value) : value;
     s += `,${JSON.stringify(wellFormed(key))}:${JSON.stringify(v)}`;
   }
-  return { hostAndFields: Buffer.from(s, 'utf8'), now, lastPath: '', lastPathJson: Buffer.from('""') };
+  return {
+    hostAndFields: Buffer.from(s, 'utf8'),
+    now,
+    lastPath: '',
+    lastPathJson: Buffer.from('""'),
+  };
 }
 
 /** The string with each lone surrogate replaced by U+FFFD (what its UTF-8 encoding holds). */

@@ -10,8 +10,8 @@ import { EXIT_USAGE, VesError } from '../errors.js';
 
 export const LOCK_FILE = 'agent.lock';
 
-/** Attempts before giving up on a lock that keeps changing under us (a crowd of agents). */
-const MAX_ATTEMPTS = 8;
+/** Attempts before giving up on a lock that keeps changing under us (agents starting together). */
+const MAX_ATTEMPTS = 50; // x GUARD_WAIT_MS at most: ~1 s of a crowd before giving up
 /** A lock file with no pid yet may be one being written right now: wait this long for it. */
 const EMPTY_LOCK_WAIT_MS = 50;
 const EMPTY_LOCK_TRIES = 10; // 10 x 50 ms = 0.5 s, far longer than one write of a few bytes

@@ -101,8 +101,9 @@ export interface Source {
   pause(): void;
   resume(): void;
   /**
-   * Stop reading. Resolves once no more chunks will be emitted (partial lines held for their
-   * newline are emitted first, so nothing read is lost).
+   * Stop reading. Resolves once no more chunks will be emitted. A file source keeps a partial
+   * last line unread (it is re-read from the checkpoint once its newline arrives); a stream
+   * source (stdin) emits it, since a stream cannot be read again.
    */
   stop(): Promise<void>;
 }

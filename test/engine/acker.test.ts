@@ -52,7 +52,9 @@ describe('Acker', () => {
     for (const s of order) {
       a.ack(s);
       // Nothing past the first unacked batch is ever committed.
-      const firstUnacked = [1, 2, 3, 4].find((x) => !order.slice(0, order.indexOf(s) + 1).includes(x));
+      const firstUnacked = [1, 2, 3, 4].find(
+        (x) => !order.slice(0, order.indexOf(s) + 1).includes(x),
+      );
       const max = firstUnacked === undefined ? 40 : (firstUnacked - 1) * 10;
       expect(offset(store) ?? 0).toBe(max);
     }
@@ -147,10 +149,16 @@ describe('Acker', () => {
   test('dev and ino: from the mark, else the inode key, else the previous entry', () => {
     const store = new MemoryCheckpoints();
     const a = new Acker(store);
-    a.track({ ...batch(1, null), marks: [{ sourceId: 's', key: 'ino:12:34', offset: 1, path: '/a' }] }, 0);
+    a.track(
+      { ...batch(1, null), marks: [{ sourceId: 's', key: 'ino:12:34', offset: 1, path: '/a' }] },
+      0,
+    );
     expect(store.get('s', 'ino:12:34')).toMatchObject({ dev: 12, ino: 34, path: '/a' });
     store.set('s', 'fp:ab', { offset: 0, path: '/b', dev: 7, ino: 8, updated: 0 });
-    a.track({ ...batch(2, null), marks: [{ sourceId: 's', key: 'fp:ab', offset: 9, path: '/b' }] }, 0);
+    a.track(
+      { ...batch(2, null), marks: [{ sourceId: 's', key: 'fp:ab', offset: 9, path: '/b' }] },
+      0,
+    );
     expect(store.get('s', 'fp:ab')).toMatchObject({ dev: 7, ino: 8, offset: 9 });
     const withInode = { sourceId: 's', key: 'fp:cd', offset: 3, path: '/c', dev: 1, ino: 2 };
     a.track({ ...batch(3, null), marks: [withInode] }, 0);
@@ -161,7 +169,7 @@ describe('Acker', () => {
     const store = new MemoryCheckpoints();
     const a = new Acker(store);
     let seed = 7;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     let lastCommitted = 0;
     const origSet = store.set.bind(store);
     store.set = (sid, key, e, reset) => {

@@ -29,17 +29,16 @@ function mark(key: string, offset: number, sourceId = 's'): AckMark {
 
 function setup(cfg: Partial<BatchConfig> = {}) {
   const batches: Batch[] = [];
-  const b = new Batcher(
-    { max_events: 1000, max_bytes: 1 << 20, timeout: 5, ...cfg },
-    (x) => batches.push(x),
+  const b = new Batcher({ max_events: 1000, max_bytes: 1 << 20, timeout: 5, ...cfg }, (x) =>
+    batches.push(x),
   );
   return { b, batches };
 }
 
 const rawLines = (x: Batch) => x.raw!.toString().split('\n').slice(0, -1);
 const ndLines = (x: Batch) =>
-  x.ndjson!
-    .toString()
+  x
+    .ndjson!.toString()
     .split('\n')
     .slice(0, -1)
     .map((l) => (JSON.parse(l) as { message: string }).message);
@@ -184,7 +183,13 @@ describe('splitting at line boundaries', () => {
   test('a big event after small ones: the open batch is sealed first', () => {
     const { b, batches } = setup({ max_bytes: 40 });
     b.push(block('a', 1)); // 17 bytes
-    b.push({ events: 1, ndjson: Buffer.from(`{"message":"${'x'.repeat(50)}"}\n`), raw: null, mark: null, readAt: 0 });
+    b.push({
+      events: 1,
+      ndjson: Buffer.from(`{"message":"${'x'.repeat(50)}"}\n`),
+      raw: null,
+      mark: null,
+      readAt: 0,
+    });
     b.flush();
     expect(batches.map((x) => x.events)).toEqual([1, 1]);
     expect(batches[1].bytes).toBe(65);

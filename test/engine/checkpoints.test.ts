@@ -42,7 +42,11 @@ describe('checkpoints', () => {
     expect(b.get('api', 'fp:2')?.path).toBe('/x "y"');
     expect(b.get('nope', 'fp:1')).toBeUndefined();
     const file = await readJson(join(dir, CHECKPOINT_FILE));
-    expect(file).toMatchObject({ version: 1, generation: 1, sources: { web: { 'fp:1': entry(100) } } });
+    expect(file).toMatchObject({
+      version: 1,
+      generation: 1,
+      sources: { web: { 'fp:1': entry(100) } },
+    });
   });
 
   test('modes: data_dir 0700, file 0600', async () => {
@@ -109,30 +113,35 @@ describe('checkpoints', () => {
     ['wrong shape', '{"version":1,"generation":3,"sources":{"s":{"k":{"offset":-5}}}}'],
     ['not an object', '[1,2,3]'],
     ['unknown old version', '{"version":0,"generation":1,"sources":{}}'],
-  ])('corrupt current file (%s): logged, moved aside, previous generation used', async (_n, text) => {
-    const dir = tmp();
-    const s = await openCheckpoints(dir, silentLogger);
-    s.set('s', 'k', entry(10));
-    await s.flush(); // gen 1 -> becomes prev
-    s.set('s', 'k', entry(20));
-    await s.flush(); // gen 2
-    await writeFile(join(dir, CHECKPOINT_FILE), text);
+  ])(
+    'corrupt current file (%s): logged, moved aside, previous generation used',
+    async (_n, text) => {
+      const dir = tmp();
+      const s = await openCheckpoints(dir, silentLogger);
+      s.set('s', 'k', entry(10));
+      await s.flush(); // gen 1 -> becomes prev
+      s.set('s', 'k', entry(20));
+      await s.flush(); // gen 2
+      await writeFile(join(dir, CHECKPOINT_FILE), text);
 
-    const { log, records } = captureLogger();
-    const r = await openCheckpoints(dir, log);
-    expect(r.get('s', 'k')?.offset).toBe(10);
-    expect(records.some((x) => x.code === 'VES_CHECKPOINT_CORRUPT' && x.level === 'warn')).toBe(true);
-    const files = await readdir(dir);
-    expect(files.some((f) => f.startsWith(`${CHECKPOINT_FILE}.corrupt-`))).toBe(true);
-    expect(files).not.toContain(CHECKPOINT_FILE);
+      const { log, records } = captureLogger();
+      const r = await openCheckpoints(dir, log);
+      expect(r.get('s', 'k')?.offset).toBe(10);
+      expect(records.some((x) => x.code === 'VES_CHECKPOINT_CORRUPT' && x.level === 'warn')).toBe(
+        true,
+      );
+      const files = await readdir(dir);
+      expect(files.some((f) => f.startsWith(`${CHECKPOINT_FILE}.corrupt-`))).toBe(true);
+      expect(files).not.toContain(CHECKPOINT_FILE);
 
-    // The next write puts a good current file back and keeps the good prev.
-    r.set('s', 'k', entry(30));
-    await r.flush();
-    expect((await readJson(join(dir, CHECKPOINT_FILE))).sources.s.k.offset).toBe(30);
-    expect((await readJson(join(dir, CHECKPOINT_PREV_FILE))).sources.s.k.offset).toBe(10);
-    expect((await readJson(join(dir, CHECKPOINT_FILE))).generation).toBe(2);
-  });
+      // The next write puts a good current file back and keeps the good prev.
+      r.set('s', 'k', entry(30));
+      await r.flush();
+      expect((await readJson(join(dir, CHECKPOINT_FILE))).sources.s.k.offset).toBe(30);
+      expect((await readJson(join(dir, CHECKPOINT_PREV_FILE))).sources.s.k.offset).toBe(10);
+      expect((await readJson(join(dir, CHECKPOINT_FILE))).generation).toBe(2);
+    },
+  );
 
   test('both generations corrupt: empty store, logged, both moved aside', async () => {
     const dir = tmp();
@@ -141,7 +150,9 @@ describe('checkpoints', () => {
     const { log, records } = captureLogger();
     const s = await openCheckpoints(dir, log);
     expect(s.get('s', 'k')).toBeUndefined();
-    expect(records.filter((x) => x.code === 'VES_CHECKPOINT_CORRUPT').length).toBeGreaterThanOrEqual(3);
+    expect(
+      records.filter((x) => x.code === 'VES_CHECKPOINT_CORRUPT').length,
+    ).toBeGreaterThanOrEqual(3);
     expect((await readdir(dir)).filter((f) => f.includes('.corrupt-'))).toHaveLength(2);
   });
 

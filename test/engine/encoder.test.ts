@@ -88,8 +88,19 @@ describe('encodeLines: hostile lines', () => {
     ['backslashes', Buffer.from('C:\\path\\to\\file \\" \\\\\n')],
     ['quote at every alignment', Buffer.from('"a"bb"ccc"dddd"eeeee"\n')],
     ['NUL bytes', Buffer.from('a\0b\0\0c\n')],
-    ['every control char', Buffer.concat([Buffer.from(range(0, 32).filter((c) => c !== 10)), Buffer.from('\n')])],
-    ['control chars one per line', Buffer.from(range(0, 32).filter((c) => c !== 10 && c !== 13).map((c) => String.fromCharCode(c, 10)).join(''))],
+    [
+      'every control char',
+      Buffer.concat([Buffer.from(range(0, 32).filter((c) => c !== 10)), Buffer.from('\n')]),
+    ],
+    [
+      'control chars one per line',
+      Buffer.from(
+        range(0, 32)
+          .filter((c) => c !== 10 && c !== 13)
+          .map((c) => String.fromCharCode(c, 10))
+          .join(''),
+      ),
+    ],
     ['DEL', Buffer.from('a\x7fb\n')],
     ['CRLF', Buffer.from('one\r\ntwo\r\n')],
     ['mixed LF and CRLF', Buffer.from('one\ntwo\r\nthree\n')],
@@ -126,7 +137,10 @@ describe('encodeLines: hostile lines', () => {
     ['F5..FF leads', hex('f5 f8 fc fe ff 0a')],
     ['invalid at every alignment', hex('ff 61 ff 61 61 ff 61 61 61 ff 61 61 61 61 ff 0a')],
     ['valid after invalid', hex('ff e2 82 ac 0a')],
-    ['invalid inside a long ascii run', Buffer.concat([Buffer.from('x'.repeat(37)), hex('c3'), Buffer.from('y'.repeat(41) + '\n')])],
+    [
+      'invalid inside a long ascii run',
+      Buffer.concat([Buffer.from('x'.repeat(37)), hex('c3'), Buffer.from('y'.repeat(41) + '\n')]),
+    ],
     ['multibyte split by newline', hex('e2 82 0a ac 0a')],
     ['quotes and invalid together', hex('22 ff 5c c3 28 22 0a')],
     ['long line', Buffer.from('a"b\\'.repeat(5000) + '\n')],
@@ -145,7 +159,9 @@ describe('encodeLines: hostile lines', () => {
   });
 
   test('the same lines in one chunk each, and all in one chunk, agree', () => {
-    const all = Buffer.concat(cases.map(([, b]) => (b[b.length - 1] === 10 ? b : Buffer.concat([b, Buffer.from('\n')]))));
+    const all = Buffer.concat(
+      cases.map(([, b]) => (b[b.length - 1] === 10 ? b : Buffer.concat([b, Buffer.from('\n')]))),
+    );
     check(all);
   });
 });
@@ -209,7 +225,11 @@ describe('encodeLines: event fields', () => {
   test('one RFC 3339 ingest timestamp per chunk, ms precision', () => {
     const opts = makeEncodeOptions({ host: 'h' });
     const b = encodeLines(chunk(Buffer.from('a\nb\n'), 2), BOTH, opts);
-    const [e1, e2] = b.ndjson!.toString().trim().split('\n').map((l) => JSON.parse(l));
+    const [e1, e2] = b
+      .ndjson!.toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(e1.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(e2.timestamp).toBe(e1.timestamp);
   });
@@ -261,7 +281,12 @@ describe('encodeLines: encodings and block fields', () => {
 
   test('the output grows when escapes outrun the first guess', () => {
     // Every byte a control char: 6 output bytes per input byte, far past the 1/8 slack.
-    const buf = Buffer.concat([Buffer.alloc(100_000, 1), Buffer.from('\n'), Buffer.alloc(50_000, 0xff), Buffer.from('\n')]);
+    const buf = Buffer.concat([
+      Buffer.alloc(100_000, 1),
+      Buffer.from('\n'),
+      Buffer.alloc(50_000, 0xff),
+      Buffer.from('\n'),
+    ]);
     check(buf);
   });
 
@@ -278,7 +303,10 @@ describe('encodeLines: encodings and block fields', () => {
 describe('encodeLines: randomized property (fixed seed)', () => {
   // Bytes drawn to hit the interesting classes often: ASCII, escapes, CR/LF, continuation and
   // lead bytes of every length, the boundary bytes of the overlong/surrogate/range rules.
-  const SPECIAL = [0x00, 0x01, 0x08, 0x09, 0x0a, 0x0d, 0x0d, 0x1f, 0x22, 0x5c, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
+  const SPECIAL = [
+    0x00, 0x01, 0x08, 0x09, 0x0a, 0x0d, 0x0d, 0x1f, 0x22, 0x5c, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
+    0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff,
+  ];
   test.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: 300 chunks of random bytes', (seed) => {
     const rnd = prng(seed);
     const opts = makeEncodeOptions({ host: 'h', now: () => NOW });
@@ -297,8 +325,12 @@ describe('encodeLines: randomized property (fixed seed)', () => {
       // Also valid text, so the fast path (whole chunk valid UTF-8) is exercised.
       const text = Buffer.from(
         Array.from({ length: Math.floor(rnd() * 20) }, () =>
-          String.fromCodePoint(Math.floor(rnd() * 4) === 0 ? Math.floor(rnd() * 0x10ffff) : Math.floor(rnd() * 0x800)),
-        ).join('').replace(/[\ud800-\udfff]/g, 'x') + '\n',
+          String.fromCodePoint(
+            Math.floor(rnd() * 4) === 0 ? Math.floor(rnd() * 0x10ffff) : Math.floor(rnd() * 0x800),
+          ),
+        )
+          .join('')
+          .replace(/[\ud800-\udfff]/g, 'x') + '\n',
       );
       check(buf, opts);
       check(text, opts);

@@ -36,7 +36,9 @@ describe('lockDataDir', () => {
 
   test('a live owner: VES_DATA_DIR_LOCKED, exit 2, names the pid and the dir', async () => {
     const dir = tmp();
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      stdio: 'ignore',
+    });
     children.push(child);
     await writeFile(join(dir, LOCK_FILE), `${child.pid}\n`);
     const err = await lockDataDir(dir).then(

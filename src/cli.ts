@@ -37,7 +37,10 @@ function main(argv: string[]): void {
     .option('-c, --config <file>', 'run the pipeline in this YAML config')
     .option('-w, --watch <glob...>', 'tail these files to stdout as NDJSON (no config needed)')
     .option('-p, --parser <name>', 'parser for --watch and --demo', 'raw')
-    .option('--data-dir <dir>', 'where checkpoints live (overrides the config and the --watch default)')
+    .option(
+      '--data-dir <dir>',
+      'where checkpoints live (overrides the config and the --watch default)',
+    )
     .option('--stats', 'print a live stats line on stderr every second')
     .option('--demo', 'zero-setup demo: generated nginx traffic -> NDJSON on stdout, with stats')
     .option('-q, --quiet', 'with --demo: discard the events, show only the stats')
@@ -48,7 +51,9 @@ function main(argv: string[]): void {
         .default('info'),
     )
     .addOption(
-      new Option('--log-format <format>', 'agent log format').choices(['text', 'json']).default('text'),
+      new Option('--log-format <format>', 'agent log format')
+        .choices(['text', 'json'])
+        .default('text'),
     )
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run with --help for usage)')
@@ -103,7 +108,9 @@ function main(argv: string[]): void {
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`ves-log-collector: internal error [VES_INTERNAL]: ${(err as Error)?.stack ?? err}\n`);
+    process.stderr.write(
+      `ves-log-collector: internal error [VES_INTERNAL]: ${(err as Error)?.stack ?? err}\n`,
+    );
     process.exitCode = 1;
   });
 }

@@ -44,7 +44,8 @@ export class ConfigError extends VesError {
 export const ERROR_CODES = {
   VES_CONFIG_NOT_FOUND: 'The config file does not exist or cannot be read.',
   VES_CONFIG_YAML: 'The config file is not valid YAML.',
-  VES_CONFIG_UNKNOWN_KEY: 'A key the schema does not know (often a typo: the message suggests one).',
+  VES_CONFIG_UNKNOWN_KEY:
+    'A key the schema does not know (often a typo: the message suggests one).',
   VES_CONFIG_TYPE: 'A value has the wrong type or format (number, duration, size, list...).',
   VES_CONFIG_MISSING: 'A required key is missing.',
   VES_CONFIG_ENUM: 'A value is not one of the allowed choices.',
@@ -55,7 +56,8 @@ export const ERROR_CODES = {
   VES_USAGE: 'The command line is wrong (unknown flag, missing argument).',
   VES_DATA_DIR: 'data_dir cannot be created or written.',
   VES_DATA_DIR_LOCKED: 'Another agent already runs with the same data_dir.',
-  VES_CHECKPOINT_CORRUPT: 'The checkpoint file is unreadable; it was moved aside and reading resumes safely.',
+  VES_CHECKPOINT_CORRUPT:
+    'The checkpoint file is unreadable; it was moved aside and reading resumes safely.',
   VES_SOURCE_READ: 'A source could not read its input (permissions, I/O error).',
   VES_SINK_WRITE: 'A sink could not write a batch.',
   VES_SINK_HEALTHCHECK: 'A sink failed its start-up health check.',

@@ -39,8 +39,13 @@ function firstLine(file, stateDir) {
 const dir = mkdtempSync(join(tmpdir(), 'ves-startup-'));
 try {
   const file = join(dir, 'app.log');
-  writeFileSync(file, '127.0.0.1 - - [23/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.5.0"\n');
-  const nodeMs = [], versionMs = [], firstMs = [];
+  writeFileSync(
+    file,
+    '127.0.0.1 - - [23/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.5.0"\n',
+  );
+  const nodeMs = [],
+    versionMs = [],
+    firstMs = [];
   for (let i = 0; i < runs; i++) {
     nodeMs.push(timeSpawn(['-e', '0']));
     versionMs.push(timeSpawn([bin, '--version']));
@@ -50,11 +55,19 @@ try {
     firstMs.push(await firstLine(file, join(dir, `state-${i}`)));
   }
   const c = cpus();
-  console.log(`machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(
+    `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
   console.log(`bundle: ${bin} ${(statSync(bin).size / 1024).toFixed(0)} KiB`);
-  console.log(`node -e 0:                  median ${median(nodeMs).toFixed(1)} ms over ${runs} runs`);
-  console.log(`ves-log-collector --version: median ${median(versionMs).toFixed(1)} ms over ${runs} runs (${(median(versionMs) - median(nodeMs)).toFixed(1)} ms over bare node)`);
-  console.log(`--watch FILE, first line out: median ${median(firstMs).toFixed(1)} ms over ${firstMs.length} runs`);
+  console.log(
+    `node -e 0:                  median ${median(nodeMs).toFixed(1)} ms over ${runs} runs`,
+  );
+  console.log(
+    `ves-log-collector --version: median ${median(versionMs).toFixed(1)} ms over ${runs} runs (${(median(versionMs) - median(nodeMs)).toFixed(1)} ms over bare node)`,
+  );
+  console.log(
+    `--watch FILE, first line out: median ${median(firstMs).toFixed(1)} ms over ${firstMs.length} runs`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

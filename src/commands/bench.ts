@@ -35,7 +35,12 @@ export function machineLine(): string {
 
 function positiveInt(name: string, v: unknown): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new VesError('VES_USAGE', `${name} must be a positive whole number, got "${v}"`, EXIT_USAGE);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new VesError(
+      'VES_USAGE',
+      `${name} must be a positive whole number, got "${v}"`,
+      EXIT_USAGE,
+    );
   return n;
 }
 
@@ -44,7 +49,12 @@ export async function bench(opts: Record<string, string | boolean>): Promise<num
   const batchSize = positiveInt('--batch-size', opts.batchSize);
   const durationMs = parseDuration(String(opts.duration), '--duration');
   const encoding = String(opts.encoding);
-  if (encoding !== 'ndjson' && encoding !== 'raw') throw new VesError('VES_USAGE', `--encoding must be ndjson or raw, got "${encoding}"`, EXIT_USAGE);
+  if (encoding !== 'ndjson' && encoding !== 'raw')
+    throw new VesError(
+      'VES_USAGE',
+      `--encoding must be ndjson or raw, got "${encoding}"`,
+      EXIT_USAGE,
+    );
   const json = opts.json === true;
   const dir = await mkdtemp(join(tmpdir(), 'ves-bench-'));
   try {
@@ -52,7 +62,7 @@ export async function bench(opts: Record<string, string | boolean>): Promise<num
     await writeFile(corpus, '');
     const gen = nginxGenerator(7);
     const t0 = Date.UTC(2026, 10, 23, 12);
-    for (let i = 0; i < lines; ) {
+    for (let i = 0; i < lines;) {
       let s = '';
       for (let k = 0; k < 20_000 && i < lines; k++, i++) s += gen.line(t0 + i) + '\n';
       await appendFile(corpus, s);
@@ -62,14 +72,32 @@ export async function bench(opts: Record<string, string | boolean>): Promise<num
       data_dir: join(dir, 'data'),
       sources: {
         bench: {
-          type: 'file', include: [corpus], exclude: [], read_from: 'beginning', parser: String(opts.parser), fields: {},
-          max_line_bytes: 256 * 1024, read_chunk_bytes: 256 * 1024, partial_line_timeout: 1000, poll_interval: 250,
-          fingerprint: 'checksum', idle_timeout: 300_000,
+          type: 'file',
+          include: [corpus],
+          exclude: [],
+          read_from: 'beginning',
+          parser: String(opts.parser),
+          fields: {},
+          max_line_bytes: 256 * 1024,
+          read_chunk_bytes: 256 * 1024,
+          partial_line_timeout: 1000,
+          poll_interval: 250,
+          fingerprint: 'checksum',
+          idle_timeout: 300_000,
         },
       },
       transforms: [],
       batch: { max_events: batchSize, max_bytes: 1024 * 1024, timeout: 5 },
-      sinks: { out: { type: 'file', path: join(dir, 'out.ndjson'), encoding, compression: 'none', fsync: false, rotate: null } },
+      sinks: {
+        out: {
+          type: 'file',
+          path: join(dir, 'out.ndjson'),
+          encoding,
+          compression: 'none',
+          fsync: false,
+          rotate: null,
+        },
+      },
       api: { enabled: false, address: '127.0.0.1:8686' },
       shutdown_timeout: 10_000,
       checkpoint_interval: 1000,

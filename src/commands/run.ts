@@ -23,7 +23,11 @@ export async function run(flags: RunFlags): Promise<number> {
     throw new VesError('VES_USAGE', `${chosen.join(' and ')} cannot be used together`, EXIT_USAGE);
   }
   if (flags.config && flags.watch) {
-    throw new VesError('VES_USAGE', '--watch and --config cannot be used together: put the globs in the config', EXIT_USAGE);
+    throw new VesError(
+      'VES_USAGE',
+      '--watch and --config cannot be used together: put the globs in the config',
+      EXIT_USAGE,
+    );
   }
 
   let demo: Demo | undefined;
@@ -60,7 +64,9 @@ export async function run(flags: RunFlags): Promise<number> {
   });
   const stopStats =
     flags.stats || flags.demo
-      ? startStatsLine(pipeline.counters, { suffix: demo ? () => `demo log ${demo!.logPath}` : undefined })
+      ? startStatsLine(pipeline.counters, {
+          suffix: demo ? () => `demo log ${demo!.logPath}` : undefined,
+        })
       : undefined;
 
   let stopping = false;
@@ -72,7 +78,11 @@ export async function run(flags: RunFlags): Promise<number> {
     const complete = await pipeline.stop();
     stopStats?.();
     const c = pipeline.counters;
-    log.info('stopped', { lines_in: c.linesIn, events_out: c.eventsOut, truncated: c.truncatedLines });
+    log.info('stopped', {
+      lines_in: c.linesIn,
+      events_out: c.eventsOut,
+      truncated: c.truncatedLines,
+    });
     await demo?.cleanup();
     finish(complete ? EXIT_OK : EXIT_RUNTIME);
   }
@@ -112,12 +122,26 @@ class Demo {
     const own = !flags.watch || flags.watch.length === 0;
     const config = watchConfig({ watch: own ? [logPath] : flags.watch!, parser: flags.parser });
     config.data_dir = join(dir, 'data');
-    if (flags.quiet) config.sinks = { discard: { type: 'file', path: '/dev/null', encoding: 'ndjson', compression: 'none', fsync: false, rotate: null } };
+    if (flags.quiet)
+      config.sinks = {
+        discard: {
+          type: 'file',
+          path: '/dev/null',
+          encoding: 'ndjson',
+          compression: 'none',
+          fsync: false,
+          rotate: null,
+        },
+      };
     const demo = new Demo(dir, own ? logPath : flags.watch!.join(' '), config);
     if (own) {
       const rate = Number(flags.rate);
       if (!Number.isFinite(rate) || rate <= 0) {
-        throw new VesError('VES_USAGE', `--rate must be a positive number, got "${flags.rate}"`, EXIT_USAGE);
+        throw new VesError(
+          'VES_USAGE',
+          `--rate must be a positive number, got "${flags.rate}"`,
+          EXIT_USAGE,
+        );
       }
       await appendFile(logPath, '');
       demo.writeTraffic(logPath, rate);

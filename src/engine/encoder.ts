@@ -8,8 +8,9 @@
 //   '-- PREFIX --'      '------------------------------ tail (per chunk) -------------------------------'
 //
 // Speed (see bench/micro/encoder.mjs): a JS loop costs about 1 ns per byte here, so the scan
-// looks at 4 bytes per step (SWAR over a DataView: one load, three "has byte < 0x20 / == '"' /
-// == '\'" tests, one unaligned store) and only drops to per-byte work on the byte it flagged.
+// looks at 4 bytes per step (SWAR over a DataView: one load, two tests for "a byte < 0x20 or
+// '"'" and "a byte '\'", one unaligned store) and only drops to per-byte work on the byte it
+// flagged. Measured: the word scan ~0.45 ns/byte, each flagged byte ~15 ns (a mispredicted exit).
 // `isUtf8()` (simdutf, native) on the whole chunk decides whether bytes >= 0x80 can be copied
 // blindly (fast path) or must be validated one sequence at a time (slow path).
 
@@ -168,10 +169,18 @@ function utf8Sequence(src: Uint8Array, i: number, end: number): number {
 }
 
 // The word test, written inline in the two loops below (a call per word costs more than it):
-//   m = (hasless(w, 0x20) | haszero(w ^ '"'x4) | haszero(w ^ '\\'x4)) & 0x80808080 | (w & highMask)
-// sets bit 7 of every byte that needs work (https://graphics.stanford.edu/~seander/bithacks.html
-// #HasLessInWord). Only the LOWEST flagged byte is exact (a borrow can flag the bytes above it),
-// which is all we use: the bytes before it are copied, it is handled, and the scan goes on.
+//
+//   y = w ^ 0x02020202        flips bit 1 of each byte: '"' (0x22) becomes 0x20, bytes < 0x20
+//                             stay < 0x20, and nothing else lands below 0x21
+//   hasless(y, 0x21)          so one test finds "< 0x20 or '"'"
+//   haszero(w ^ 0x5c5c5c5c)   and one more finds '\'
+//   m = (both) & 0x80808080 | (w & highMask)     (+ bytes >= 0x80 on the validating path)
+//
+// Bit 7 of each byte that needs work is set in m (hasless / haszero from
+// https://graphics.stanford.edu/~seander/bithacks.html#HasLessInWord). Only the LOWEST flagged
+// byte is exact (a borrow can flag the bytes above it), which is all we use: the bytes before
+// it are copied, it is handled one byte at a time, and the word scan goes on after it.
+// Merging the '"' test into the "< 0x20" one saved ~7% of the encoder's time.
 
 // A DataView for each buffer seen last by writeJsonString (parsers call it many times per
 // chunk with the same src and out): one DataView per buffer instead of one per call. Keeps a
@@ -185,8 +194,9 @@ let dvOut: DataView = new DataView(new ArrayBuffer(8));
  * Write the JSON string body (no surrounding quotes) of the bytes src[start, end) into `out` at
  * `pos`; returns the position after it. Escapes `"`, `\` and control characters, replaces
  * invalid UTF-8 by U+FFFD (EF BF BD) exactly as Buffer#toString('utf8') decodes it, copies the
- * rest. `out` must have room for JSON_ESCAPE_MAX_RATIO * (end - start) bytes plus 3 (the word
- * stores may write up to 3 bytes of scratch past the result, never past out.length).
+ * rest. `out` must have room for jsonStringMaxBytes(end - start) bytes. (The word store writes
+ * 4 bytes ahead of what it keeps, but only while 4 input bytes are left, and every input byte
+ * becomes at least one output byte: it never passes the end of the result.)
  * `validUtf8`: the caller already knows the bytes are valid UTF-8 (e.g. isUtf8 on a whole
  * chunk), so bytes >= 0x80 are copied without looking.
  */
@@ -215,12 +225,9 @@ export function writeJsonString(
   while (i < end) {
     while (i <= last4) {
       const w = din.getInt32(i, true);
-      const q = w ^ 0x22222222;
+      const y = w ^ 0x02020202;
       const b = w ^ 0x5c5c5c5c;
-      const m =
-        ((((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b)) &
-          0x80808080) |
-        (w & highMask);
+      const m = ((((y - 0x21212121) & ~y) | ((b - 0x01010101) & ~b)) & 0x80808080) | (w & highMask);
       dout.setInt32(pos, w, true);
       if (m === 0) {
         i += 4;
@@ -257,9 +264,9 @@ export function writeJsonString(
   return pos;
 }
 
-/** Upper bound of writeJsonString's output for `n` input bytes, scratch included. */
+/** Upper bound of writeJsonString's output for `n` input bytes: every byte a `\u00XX`. */
 export function jsonStringMaxBytes(n: number): number {
-  return n * JSON_ESCAPE_MAX_RATIO + 3;
+  return n * JSON_ESCAPE_MAX_RATIO;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,12 +391,9 @@ function encodeNdjson(buf: Buffer, tail: Uint8Array, linesHint: number): Buffer 
   while (i < len) {
     while (i <= last4) {
       const w = din.getInt32(i, true);
-      const q = w ^ 0x22222222;
+      const y = w ^ 0x02020202;
       const b = w ^ 0x5c5c5c5c;
-      const m =
-        ((((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b)) &
-          0x80808080) |
-        (w & highMask);
+      const m = ((((y - 0x21212121) & ~y) | ((b - 0x01010101) & ~b)) & 0x80808080) | (w & highMask);
       dout.setInt32(pos, w, true);
       if (m === 0) {
         i += 4;

@@ -3,11 +3,26 @@
 
 const METHODS = ['GET', 'GET', 'GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'HEAD'];
 const PATHS = [
-  '/', '/index.html', '/api/v1/users', '/api/v1/orders', '/api/v1/orders/{id}', '/static/app.js',
-  '/static/app.css', '/images/logo.png', '/login', '/logout', '/search?q={q}', '/health',
-  '/api/v1/products/{id}', '/cart', '/checkout', '/favicon.ico',
+  '/',
+  '/index.html',
+  '/api/v1/users',
+  '/api/v1/orders',
+  '/api/v1/orders/{id}',
+  '/static/app.js',
+  '/static/app.css',
+  '/images/logo.png',
+  '/login',
+  '/logout',
+  '/search?q={q}',
+  '/health',
+  '/api/v1/products/{id}',
+  '/cart',
+  '/checkout',
+  '/favicon.ico',
 ];
-const STATUSES = [200, 200, 200, 200, 200, 200, 200, 301, 304, 304, 400, 401, 403, 404, 404, 500, 502, 503];
+const STATUSES = [
+  200, 200, 200, 200, 200, 200, 200, 301, 304, 304, 400, 401, 403, 404, 404, 500, 502, 503,
+];
 const AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15',
@@ -16,7 +31,13 @@ const AGENTS = [
   'Googlebot/2.1 (+http://www.google.com/bot.html)',
   'kube-probe/1.29',
 ];
-const REFERERS = ['-', '-', 'https://example.com/', 'https://www.google.com/', 'https://shop.example.com/cart'];
+const REFERERS = [
+  '-',
+  '-',
+  'https://example.com/',
+  'https://www.google.com/',
+  'https://shop.example.com/cart',
+];
 const USERS = ['-', '-', '-', '-', 'alice', 'bob'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 

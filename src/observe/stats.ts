@@ -25,7 +25,9 @@ export function startStatsLine(counters: Counters, opts: StatsLineOptions = {}):
     const cpu = process.cpuUsage();
     const dt = (now - last.t) / 1000;
     // cpuUsage is process-wide (all threads), in microseconds: % of one core.
-    const cpuPct = ((cpu.user - last.cpu.user + cpu.system - last.cpu.system) / 1e4 / dt).toFixed(0);
+    const cpuPct = ((cpu.user - last.cpu.user + cpu.system - last.cpu.system) / 1e4 / dt).toFixed(
+      0,
+    );
     const linesPerS = (counters.linesIn - last.linesIn) / dt;
     const mbPerS = (counters.bytesIn - last.bytesIn) / dt / 1e6;
     const outPerS = (counters.eventsOut - last.out) / dt;
@@ -38,7 +40,13 @@ export function startStatsLine(counters: Counters, opts: StatsLineOptions = {}):
     if (opts.suffix) line += ` | ${opts.suffix()}`;
     stream.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
     drawn = true;
-    last = { t: now, cpu, linesIn: counters.linesIn, bytesIn: counters.bytesIn, out: counters.eventsOut };
+    last = {
+      t: now,
+      cpu,
+      linesIn: counters.linesIn,
+      bytesIn: counters.bytesIn,
+      out: counters.eventsOut,
+    };
   }, intervalMs);
   timer.unref();
   return () => {

@@ -161,16 +161,21 @@ export class Pipeline {
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       this.acker.drained().then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.config.shutdown_timeout))),
+      new Promise<boolean>(
+        (r) => (timer = setTimeout(() => r(false), this.config.shutdown_timeout)),
+      ),
     ]);
     clearTimeout(timer);
     if (!drained) {
       const f = this.acker.inFlight;
-      log.warn('grace period ended before every sink acknowledged; those lines will be re-sent at the next start', {
-        code: 'VES_SHUTDOWN_TIMEOUT',
-        batches: f.batches,
-        events: f.events,
-      });
+      log.warn(
+        'grace period ended before every sink acknowledged; those lines will be re-sent at the next start',
+        {
+          code: 'VES_SHUTDOWN_TIMEOUT',
+          batches: f.batches,
+          events: f.events,
+        },
+      );
     }
     for (const r of this.runners) r.abandon();
     await this.teardown();

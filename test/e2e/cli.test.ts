@@ -11,7 +11,9 @@ beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
 test('--version prints the package version', async () => {
-  const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as { version: string };
+  const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as {
+    version: string;
+  };
   const r = await runAgent(['--version']);
   expect(r.code).toBe(0);
   expect(r.stdout.trim()).toBe(pkg.version);
@@ -20,7 +22,8 @@ test('--version prints the package version', async () => {
 test('--help shows the commands and examples', async () => {
   const r = await runAgent(['--help']);
   expect(r.code).toBe(0);
-  for (const word of ['--config', '--watch', '--demo', 'validate', 'bench', 'Examples:']) expect(r.stdout).toContain(word);
+  for (const word of ['--config', '--watch', '--demo', 'validate', 'bench', 'Examples:'])
+    expect(r.stdout).toContain(word);
 });
 
 test('no work to do, or an unknown flag, exits 2 with a hint', async () => {
@@ -33,7 +36,9 @@ test('no work to do, or an unknown flag, exits 2 with a hint', async () => {
 });
 
 test('validate passes every shipped example config', async () => {
-  const files = (await readdir('config')).filter((f) => f.endsWith('.yaml')).map((f) => join('config', f));
+  const files = (await readdir('config'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join('config', f));
   expect(files.length).toBeGreaterThan(0);
   const r = await runAgent(['validate', ...files]);
   expect(r.stderr).toBe('');
@@ -42,14 +47,32 @@ test('validate passes every shipped example config', async () => {
 
 describe('bad configs exit 2 naming the key and line:col', () => {
   test.each([
-    ['unknown key', 'sources:\n  a:\n    type: file\n    include: [x.log]\n    incldue: [y]\nsinks:\n  o: {type: stdout}\n', 'sources.a.incldue', ':5:5'],
-    ['wrong type', 'batch:\n  max_events: lots\nsources:\n  a: {type: file, include: [x.log]}\nsinks:\n  o: {type: stdout}\n', 'batch.max_events', ':2:15'],
-    ['bad enum', 'sources:\n  a:\n    type: file\n    include: [x.log]\n    read_from: middle\nsinks:\n  o: {type: stdout}\n', 'sources.a.read_from', ':5:16'],
+    [
+      'unknown key',
+      'sources:\n  a:\n    type: file\n    include: [x.log]\n    incldue: [y]\nsinks:\n  o: {type: stdout}\n',
+      'sources.a.incldue',
+      ':5:5',
+    ],
+    [
+      'wrong type',
+      'batch:\n  max_events: lots\nsources:\n  a: {type: file, include: [x.log]}\nsinks:\n  o: {type: stdout}\n',
+      'batch.max_events',
+      ':2:15',
+    ],
+    [
+      'bad enum',
+      'sources:\n  a:\n    type: file\n    include: [x.log]\n    read_from: middle\nsinks:\n  o: {type: stdout}\n',
+      'sources.a.read_from',
+      ':5:16',
+    ],
     ['bad YAML', 'sources:\n  a: [unclosed\nsinks: {}\n', '', ':'],
   ])('%s', async (_name, yaml, key, where) => {
     const file = join(dir, 'bad.yaml');
     await writeFile(file, yaml);
-    for (const args of [['validate', file], ['--config', file]]) {
+    for (const args of [
+      ['validate', file],
+      ['--config', file],
+    ]) {
       const r = await runAgent(args);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(key);
@@ -73,7 +96,11 @@ test('--watch prints existing and appended lines as NDJSON on stdout', async () 
   await waitFor(() => agent.stdout().includes('"three"'), 'appended lines', 10_000, agent.stderr);
   agent.proc.kill('SIGTERM');
   expect((await agent.exited).code).toBe(0);
-  const events = agent.stdout().trim().split('\n').map((l) => JSON.parse(l) as { message: string; source: string });
+  const events = agent
+    .stdout()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { message: string; source: string });
   expect(events.map((e) => e.message)).toEqual(['one', 'two', 'three']);
   expect(events[0].source).toBe(resolve(log));
 });
@@ -81,7 +108,10 @@ test('--watch prints existing and appended lines as NDJSON on stdout', async () 
 test('stdin config: reads to the end, exits 0 after delivering everything', async () => {
   const cfg = join(dir, 'stdin.yaml');
   const out = join(dir, 'out.ndjson');
-  await writeFile(cfg, `data_dir: ${join(dir, 'data')}\nsources:\n  in: {type: stdin}\nsinks:\n  out: {type: file, path: ${out}}\n`);
+  await writeFile(
+    cfg,
+    `data_dir: ${join(dir, 'data')}\nsources:\n  in: {type: stdin}\nsinks:\n  out: {type: file, path: ${out}}\n`,
+  );
   const input = Array.from({ length: 10_000 }, (_, i) => `stdin line ${i}`).join('\n');
   const r = await runAgent(['--config', cfg], { input });
   expect(r.code).toBe(0);
@@ -92,7 +122,12 @@ test('stdin config: reads to the end, exits 0 after delivering everything', asyn
 
 test('--demo prints nginx events and a stats line within 3 s', async () => {
   const agent = startAgent(['--demo', '--rate', '500']);
-  await waitFor(() => agent.stdout().includes('"message"') && /lines\/s/.test(agent.stderr()), 'events and a stats line', 5_000, agent.stderr);
+  await waitFor(
+    () => agent.stdout().includes('"message"') && /lines\/s/.test(agent.stderr()),
+    'events and a stats line',
+    5_000,
+    agent.stderr,
+  );
   agent.proc.kill('SIGINT');
   expect((await agent.exited).code).toBe(0);
   const first = JSON.parse(agent.stdout().split('\n')[0]) as { message: string };

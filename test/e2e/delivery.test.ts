@@ -3,7 +3,16 @@ import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { fileToFileConfig, lineCount, readNdjson, seqLines, seqs, startAgent, tempDir, waitFor } from './harness.js';
+import {
+  fileToFileConfig,
+  lineCount,
+  readNdjson,
+  seqLines,
+  seqs,
+  startAgent,
+  tempDir,
+  waitFor,
+} from './harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -43,7 +52,12 @@ describe('file source -> file sink', () => {
     expect((await first.exited).code).toBe(0);
     await appendFile(log, seqLines(3000, 6000));
     const second = startAgent(['--config', cfg]);
-    await waitFor(() => lineCount(out) >= 6000, 'all 6000 lines after restart', 15_000, second.stderr);
+    await waitFor(
+      () => lineCount(out) >= 6000,
+      'all 6000 lines after restart',
+      15_000,
+      second.stderr,
+    );
     second.proc.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
     expect(seqs(readNdjson(out))).toEqual(range(0, 6000));
@@ -63,18 +77,31 @@ describe('file source -> file sink', () => {
     await writeFile(cfg, yaml);
     const cpFile = join(dir, 'data', 'checkpoints.json');
     const first = startAgent(['--config', cfg]);
-    await waitFor(() => existsSync(cpFile) && lineCount(out) >= 20_000, 'a checkpoint and 20000 lines', 20_000, first.stderr);
+    await waitFor(
+      () => existsSync(cpFile) && lineCount(out) >= 20_000,
+      'a checkpoint and 20000 lines',
+      20_000,
+      first.stderr,
+    );
     first.proc.kill('SIGKILL');
     await first.exited;
     // The checkpoint on disk at the moment of the kill: lines before it must never repeat.
-    const offsets = [...(await readFile(cpFile, 'utf8')).matchAll(/"offset":\s*(\d+)/g)].map((m) => Number(m[1]));
+    const offsets = [...(await readFile(cpFile, 'utf8')).matchAll(/"offset":\s*(\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
     expect(offsets.length).toBe(1);
-    const checkpointed = (await readFile(log)).subarray(0, offsets[0]).toString('latin1').split('\n').length - 1;
+    const checkpointed =
+      (await readFile(log)).subarray(0, offsets[0]).toString('latin1').split('\n').length - 1;
     // More lines arrive while the agent is down: the restart must pick up both halves.
     await appendFile(log, seqLines(half, total));
 
     const second = startAgent(['--config', cfg]);
-    await waitFor(() => lineCount(out) >= total && new Set(seqs(readNdjson(out))).size >= total, 'every line after restart', 30_000, second.stderr);
+    await waitFor(
+      () => lineCount(out) >= total && new Set(seqs(readNdjson(out))).size >= total,
+      'every line after restart',
+      30_000,
+      second.stderr,
+    );
     second.proc.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
     const got = seqs(readNdjson(out));

@@ -9,7 +9,9 @@ import { join, resolve } from 'node:path';
 
 export const BIN = resolve('dist/ves-log-collector.mjs');
 
-export async function tempDir(prefix = 'ves-e2e-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'ves-e2e-',
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -23,7 +25,10 @@ export interface Agent {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startAgent(args: string[], opts: { env?: Record<string, string>; cwd?: string; stdin?: boolean } = {}): Agent {
+export function startAgent(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; stdin?: boolean } = {},
+): Agent {
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
@@ -40,7 +45,10 @@ export function startAgent(args: string[], opts: { env?: Record<string, string>;
 }
 
 /** Runs the binary to completion. */
-export async function runAgent(args: string[], opts: { env?: Record<string, string>; cwd?: string; input?: string | Buffer } = {}) {
+export async function runAgent(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; input?: string | Buffer } = {},
+) {
   const a = startAgent(args, { ...opts, stdin: opts.input !== undefined });
   if (opts.input !== undefined) a.proc.stdin!.end(opts.input);
   const { code } = await a.exited;
@@ -48,10 +56,18 @@ export async function runAgent(args: string[], opts: { env?: Record<string, stri
 }
 
 /** Polls `cond` every 20 ms until true; fails with `what` and the last state after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000, describe?: () => string): Promise<void> {
+export async function waitFor(
+  cond: () => boolean,
+  what: string,
+  timeoutMs = 15_000,
+  describe?: () => string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe ? `: ${describe()}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${describe ? `: ${describe()}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -95,7 +111,11 @@ export function lineCount(path: string): number {
 }
 
 /** A config for one file source -> one file sink in `dir`. */
-export async function fileToFileConfig(dir: string, include: string[], extra = ''): Promise<string> {
+export async function fileToFileConfig(
+  dir: string,
+  include: string[],
+  extra = '',
+): Promise<string> {
   const path = join(dir, 'agent.yaml');
   await writeFile(
     path,

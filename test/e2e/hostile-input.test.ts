@@ -3,7 +3,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { fileToFileConfig, lineCount, readNdjson, startAgent, tempDir, waitFor } from './harness.js';
+import {
+  fileToFileConfig,
+  lineCount,
+  readNdjson,
+  startAgent,
+  tempDir,
+  waitFor,
+} from './harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -24,11 +31,21 @@ test('long lines, CRLF, empty lines, invalid UTF-8 and no trailing newline', asy
   ]);
   await writeFile(log, content);
   const cfg = await fileToFileConfig(dir, [log]);
-  const yaml = (await import('node:fs')).readFileSync(cfg, 'utf8').replace('partial_line_timeout: 300ms', 'partial_line_timeout: 300ms\n    max_line_bytes: 64KiB');
+  const yaml = (await import('node:fs'))
+    .readFileSync(cfg, 'utf8')
+    .replace(
+      'partial_line_timeout: 300ms',
+      'partial_line_timeout: 300ms\n    max_line_bytes: 64KiB',
+    );
   await writeFile(cfg, yaml);
   const out = join(dir, 'out.ndjson');
   const agent = startAgent(['--config', cfg]);
-  await waitFor(() => lineCount(out) >= 8, '8 events', 15_000, () => `${lineCount(out)}; ${agent.stderr()}`);
+  await waitFor(
+    () => lineCount(out) >= 8,
+    '8 events',
+    15_000,
+    () => `${lineCount(out)}; ${agent.stderr()}`,
+  );
   agent.proc.kill('SIGTERM');
   expect((await agent.exited).code).toBe(0);
   const events = readNdjson(out); // throws if any line is not JSON
@@ -39,7 +56,9 @@ test('long lines, CRLF, empty lines, invalid UTF-8 and no trailing newline', asy
   expect(messages[2]).toBe('');
   expect(messages[3]).toHaveLength(64 * 1024);
   expect(events[3].truncated).toBe(true);
-  expect(messages[4]).toBe(Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0xc3, 0x28]).toString('utf8'));
+  expect(messages[4]).toBe(
+    Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0xc3, 0x28]).toString('utf8'),
+  );
   expect(messages[4]).toContain('\ufffd');
   expect(messages[5]).toBe('tab\there "quotes" \\back\u0001');
   expect(messages[6]).toBe('caf\u00e9 \u{1f600}');

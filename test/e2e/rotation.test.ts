@@ -2,7 +2,16 @@
 import { appendFile, copyFile, rename, truncate, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { fileToFileConfig, lineCount, readNdjson, seqLines, seqs, startAgent, tempDir, waitFor } from './harness.js';
+import {
+  fileToFileConfig,
+  lineCount,
+  readNdjson,
+  seqLines,
+  seqs,
+  startAgent,
+  tempDir,
+  waitFor,
+} from './harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -33,7 +42,12 @@ test('rename + create rotation while writing: every line exactly once, in order'
   }
   await appendFile(log, seqLines(seq, seq + 300));
   seq += 300;
-  await waitFor(() => lineCount(out) >= seq, `${seq} lines`, 20_000, () => `${lineCount(out)} so far; ${agent.stderr()}`);
+  await waitFor(
+    () => lineCount(out) >= seq,
+    `${seq} lines`,
+    20_000,
+    () => `${lineCount(out)} so far; ${agent.stderr()}`,
+  );
   agent.proc.kill('SIGTERM');
   expect((await agent.exited).code).toBe(0);
   const got = seqs(readNdjson(out));
@@ -66,7 +80,12 @@ test('copytruncate rotation while writing: every line delivered', async () => {
   }
   await appendFile(log, seqLines(seq, seq + 300));
   seq += 300;
-  await waitFor(() => lineCount(out) >= seq, `${seq} lines`, 20_000, () => `${lineCount(out)} so far; ${agent.stderr()}`);
+  await waitFor(
+    () => lineCount(out) >= seq,
+    `${seq} lines`,
+    20_000,
+    () => `${lineCount(out)} so far; ${agent.stderr()}`,
+  );
   agent.proc.kill('SIGTERM');
   expect((await agent.exited).code).toBe(0);
   expect(sorted(seqs(readNdjson(out)))).toEqual(range(seq));
@@ -81,7 +100,12 @@ test('a deleted file is read to its end; a new file at the same path is read fro
   await waitFor(() => lineCount(out) >= 1000, 'first file', 15_000, agent.stderr);
   await unlink(log);
   await writeFile(log, seqLines(1000, 2000, 'other'));
-  await waitFor(() => lineCount(out) >= 2000, 'the new file', 15_000, () => `${lineCount(out)}; ${agent.stderr()}`);
+  await waitFor(
+    () => lineCount(out) >= 2000,
+    'the new file',
+    15_000,
+    () => `${lineCount(out)}; ${agent.stderr()}`,
+  );
   agent.proc.kill('SIGTERM');
   expect((await agent.exited).code).toBe(0);
   expect(sorted(seqs(readNdjson(out)))).toEqual(range(2000));

@@ -334,6 +334,13 @@ describe('encodeLines: randomized property (fixed seed)', () => {
       );
       check(buf, opts);
       check(text, opts);
+      // Few newlines and many escapes: the output outgrows its first guess mid-line.
+      const heavy = Buffer.alloc(len * 4);
+      for (let i = 0; i < heavy.length; i++) {
+        heavy[i] =
+          rnd() < 0.002 ? 0x0a : rnd() < 0.7 ? Math.floor(rnd() * 0x20) : Math.floor(rnd() * 256);
+      }
+      check(heavy, opts);
     }
   });
 });
@@ -360,6 +367,22 @@ describe('writeJsonString', () => {
     const end = writeJsonString(src, 2, src.length - 2, out, 6);
     out.write('"}', end);
     expect(JSON.parse(out.subarray(0, end + 2).toString())).toEqual({ k: '"a\u00e9b"' });
+  });
+
+  test('random bytes into an output of exactly jsonStringMaxBytes (no write is dropped)', () => {
+    const rnd = prng(99);
+    for (let n = 0; n < 2000; n++) {
+      const len = Math.floor(rnd() * 40);
+      const src = Buffer.alloc(len);
+      for (let i = 0; i < len; i++)
+        src[i] = rnd() < 0.5 ? Math.floor(rnd() * 0x30) : Math.floor(rnd() * 256);
+      // Typed arrays drop writes past their end silently: a too-small bound would show here as
+      // a wrong decode, not as an exception.
+      const out = Buffer.alloc(jsonStringMaxBytes(len));
+      const end = writeJsonString(src, 0, len, out, 0);
+      const text = '"' + out.subarray(0, end).toString('utf8') + '"';
+      expect(JSON.parse(text)).toBe(src.toString('utf8'));
+    }
   });
 
   test('validUtf8 = true copies high bytes as they are', () => {

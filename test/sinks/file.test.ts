@@ -1,13 +1,14 @@
 // The file sink on real files: append, gzip members, rotation, fsync, errors.
 
 import { randomBytes } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { FileSinkConfig } from '../../src/config/types.js';
 import { build } from '../../src/sinks/file/sink.js';
 import { silentLogger } from '../../src/observe/logger.js';
+import { captureLogger } from '../helpers/logger.js';
 import { assertSinkCompliance, testBatch } from '../helpers/sink-compliance.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -158,6 +159,65 @@ describe('file sink', () => {
     await sink.write(testBatch(['a']));
     await sink.close();
     expect(sync).not.toHaveBeenCalled();
+  });
+
+  test.each<[string, string, string]>([
+    [
+      'a torn last line is cut off',
+      '{"message":"a"}\n{"message":"b"}\n{"mess',
+      '{"message":"a"}\n{"message":"b"}\n',
+    ],
+    ['a file that is one torn line is emptied', '{"mess', ''],
+    ['an intact file is left alone', '{"message":"a"}\n', '{"message":"a"}\n'],
+  ])('start-up after a kill -9 (text): %s', async (_n, before, kept) => {
+    const path = join(tmp(), 'out.ndjson');
+    await writeFile(path, before);
+    const { log, records } = captureLogger();
+    const sink = await build(cfg(path), { ...ctx, log });
+    const b = testBatch(['next']);
+    await sink.write(b);
+    await sink.close();
+    expect(await readFile(path, 'utf8')).toBe(kept + b.ndjson!.toString());
+    expect(records.some((r) => r.code === 'VES_SINK_WRITE')).toBe(before !== kept);
+  });
+
+  test('start-up after a kill -9 (text): a torn line longer than one scan block', async () => {
+    const path = join(tmp(), 'out.ndjson');
+    const good = '{"message":"ok"}\n';
+    await writeFile(path, good + 'x'.repeat(200_000));
+    const sink = await build(cfg(path), ctx);
+    await sink.close();
+    expect(await readFile(path, 'utf8')).toBe(good);
+  });
+
+  test('start-up after a kill -9 (gzip): a torn member moves the file aside, whole members kept', async () => {
+    const dir = tmp();
+    const path = join(dir, 'out.gz');
+    const whole = gzipSync(Buffer.from('{"message":"a"}\n'));
+    const torn = gzipSync(Buffer.from('{"message":"b"}\n')).subarray(0, 12);
+    await writeFile(path, Buffer.concat([whole, torn]));
+    const sink = await build(cfg(path, { compression: 'gzip' }), ctx);
+    const b = testBatch(['next']);
+    await sink.write(b);
+    await sink.close();
+    expect(gunzipSync(await readFile(path)).toString()).toBe(b.ndjson!.toString());
+    const aside = (await readdir(dir)).filter((f) => f.startsWith('out.gz.torn-'));
+    expect(aside).toHaveLength(1);
+    // zcat-style: the whole members before the tear are still there.
+    expect((await readFile(join(dir, aside[0]))).subarray(0, whole.length).equals(whole)).toBe(
+      true,
+    );
+  });
+
+  test('start-up (gzip): an intact file is appended to', async () => {
+    const dir = tmp();
+    const path = join(dir, 'out.gz');
+    await writeFile(path, gzipSync(Buffer.from('{"message":"a"}\n')));
+    const sink = await build(cfg(path, { compression: 'gzip' }), ctx);
+    await sink.write(testBatch(['b']));
+    await sink.close();
+    expect(gunzipSync(await readFile(path)).toString()).toBe('{"message":"a"}\n{"message":"b"}\n');
+    expect(await readdir(dir)).toEqual(['out.gz']);
   });
 
   test('a failed write: VES_SINK_WRITE naming the path (ENOSPC on /dev/full)', async () => {

@@ -60,6 +60,8 @@ export const ERROR_CODES = {
     'The checkpoint file is unreadable; it was moved aside and reading resumes safely.',
   VES_SOURCE_READ: 'A source could not read its input (permissions, I/O error).',
   VES_SINK_WRITE: 'A sink could not write a batch.',
+  VES_SINK_CLOSED:
+    "A sink's destination closed for good (stdout's reader went away): the agent stops.",
   VES_SINK_HEALTHCHECK: 'A sink failed its start-up health check.',
   VES_SHUTDOWN_TIMEOUT: 'Graceful stop did not finish within the grace period.',
   VES_INTERNAL: 'A bug: please report it with the log lines around it.',

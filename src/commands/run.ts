@@ -52,7 +52,14 @@ export async function run(flags: RunFlags): Promise<number> {
   const finished = new Promise<number>((r) => (finish = r));
   let pipeline: Pipeline;
   try {
-    pipeline = await Pipeline.start(config, { log, onFinished: () => void stop('input ended') });
+    pipeline = await Pipeline.start(config, {
+      log,
+      onFinished: () => void stop('input ended'),
+      onFatal: (err) => {
+        log.error(err.message, { code: (err as VesError).code });
+        void stop('a sink failed for good', true);
+      },
+    });
   } catch (err) {
     await demo?.cleanup();
     throw err;
@@ -70,12 +77,13 @@ export async function run(flags: RunFlags): Promise<number> {
       : undefined;
 
   let stopping = false;
-  async function stop(reason: string): Promise<void> {
+  /** `failed`: a sink is gone for good, so waiting for its acks would only burn the grace period. */
+  async function stop(reason: string, failed = false): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { reason });
     await demo?.stopWriting();
-    const complete = await pipeline.stop();
+    const complete = (await pipeline.stop(!failed)) && !failed;
     stopStats?.();
     const c = pipeline.counters;
     log.info('stopped', {

@@ -37,10 +37,6 @@ export interface InFlight {
  *  than half of it: copying is then amortised O(1) per batch, and the array stays small. */
 const COMPACT_AT = 1024;
 
-/** A mark may carry the file's device and inode (the tailer knows them); AckMark does not
- *  require it, so they are read when present. */
-type MarkWithInode = AckMark & { dev?: number; ino?: number };
-
 export class Acker {
   /** Live counters (one object, updated in place: read it, do not keep a copy). */
   readonly inFlight: InFlight = { batches: 0, bytes: 0, events: 0 };
@@ -117,9 +113,10 @@ export class Acker {
     while (head < entries.length && entries[head].pending === 0) {
       const marks = entries[head].marks;
       for (let k = 0; k < marks.length; k++) {
-        const m = marks[k] as MarkWithInode;
+        const m = marks[k];
         let dev = m.dev;
         let ino = m.ino;
+        // File marks carry dev/ino; marks made elsewhere (tests, future sources) may not.
         if (dev === undefined || ino === undefined) {
           const prev = store.get(m.sourceId, m.key);
           dev = prev?.dev ?? 0;

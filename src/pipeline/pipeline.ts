@@ -28,6 +28,8 @@ export interface PipelineOptions {
   log: Logger;
   /** Called once when every finite source (stdin) is done and all its data was delivered. */
   onFinished?: () => void;
+  /** Called when a sink failed for good: the caller stops the pipeline and exits 1. */
+  onFatal?: (err: Error) => void;
 }
 
 export class Pipeline {
@@ -80,8 +82,13 @@ export class Pipeline {
         wants.ndjson ||= sink.wants.ndjson;
         wants.raw ||= sink.wants.raw;
         this.runners.push(
-          new SinkRunner(id, sink, log.child(`sink.${id}`), this.counters, (seq) =>
-            this.onAck(seq),
+          new SinkRunner(
+            id,
+            sink,
+            log.child(`sink.${id}`),
+            this.counters,
+            (seq) => this.onAck(seq),
+            (err) => this.opts.onFatal?.(err),
           ),
         );
       }
@@ -151,7 +158,7 @@ export class Pipeline {
    * shutdown_timeout), write checkpoints, close sinks. Returns false when the grace period ran
    * out: the unacknowledged lines are then re-read at the next start (nothing is lost).
    */
-  async stop(): Promise<boolean> {
+  async stop(waitForAcks = true): Promise<boolean> {
     if (this.stopping) return false;
     this.stopping = true;
     const log = this.opts.log;
@@ -160,6 +167,7 @@ export class Pipeline {
     this.batcher.flush();
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
+      ...(waitForAcks ? [] : [Promise.resolve(false)]),
       this.acker.drained().then(() => true),
       new Promise<boolean>(
         (r) => (timer = setTimeout(() => r(false), this.config.shutdown_timeout)),

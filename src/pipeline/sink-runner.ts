@@ -23,6 +23,8 @@ export class SinkRunner {
     private readonly log: Logger,
     private readonly counters: Counters,
     private readonly onAck: (seq: number) => void,
+    /** A permanent failure (VES_SINK_CLOSED): retrying cannot help, the pipeline must stop. */
+    private readonly onFatal: (err: Error) => void,
   ) {}
 
   async healthcheck(): Promise<void> {
@@ -46,6 +48,11 @@ export class SinkRunner {
         } catch (err) {
           if (this.abandoned) return;
           this.counters.sinkErrors++;
+          if ((err as { code?: string }).code === 'VES_SINK_CLOSED') {
+            this.writing = false;
+            this.onFatal(err as Error);
+            return;
+          }
           this.log.warn('write failed; retrying', {
             code: (err as { code?: string }).code ?? 'VES_SINK_WRITE',
             error: (err as Error).message,

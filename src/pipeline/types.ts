@@ -21,6 +21,9 @@ export interface AckMark {
   offset: number;
   /** File path at the time of reading, kept in the checkpoint for operators. */
   path: string;
+  /** Device and inode of the file, so its checkpoint can be found by inode too. */
+  dev?: number;
+  ino?: number;
 }
 
 /**

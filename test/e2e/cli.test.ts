@@ -133,3 +133,15 @@ test('--demo prints nginx events and a stats line within 3 s', async () => {
   const first = JSON.parse(agent.stdout().split('\n')[0]) as { message: string };
   expect(first.message).toMatch(/^\d+\.\d+\.\d+\.\d+ - \S+ \[/);
 });
+
+test('stdout closed by its reader (like `| head`): exit 1 with VES_SINK_CLOSED, no hang', async () => {
+  const log = join(dir, 'app.log');
+  await writeFile(log, 'one\n');
+  const agent = startAgent(['--watch', log], { env: { VES_STATE_DIR: join(dir, 'state') } });
+  await waitFor(() => agent.stdout().includes('"one"'), 'first line', 10_000, agent.stderr);
+  agent.proc.stdout!.destroy();
+  await appendFile(log, 'two\n'.repeat(10_000));
+  const { code } = await agent.exited;
+  expect(code).toBe(1);
+  expect(agent.stderr()).toContain('VES_SINK_CLOSED');
+});

@@ -1,5 +1,5 @@
 // The stdout sink: one write per batch, resolves only when the stream took the bytes (drain),
-// a closed stdout (EPIPE) rejects with VES_SINK_WRITE and does not crash the process.
+// a closed stdout (EPIPE) rejects with VES_SINK_CLOSED (permanent: the agent stops) and never crashes.
 
 import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -57,15 +57,15 @@ describe('stdout sink', () => {
     expect(m.stream.writableLength).toBe(0);
   });
 
-  test('a stream error (EPIPE) rejects with VES_SINK_WRITE, then every write does', async () => {
+  test('a stream error (EPIPE) rejects with VES_SINK_CLOSED, then every write does', async () => {
     const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
     const m = memory({ fail: epipe });
     const sink = await build({ type: 'stdout', encoding: 'ndjson' }, ctx, m.stream);
     await expect(sink.write(testBatch(['x']))).rejects.toMatchObject({
-      code: 'VES_SINK_WRITE',
+      code: 'VES_SINK_CLOSED',
       message: expect.stringContaining('EPIPE'),
     });
-    await expect(sink.write(testBatch(['y']))).rejects.toMatchObject({ code: 'VES_SINK_WRITE' });
+    await expect(sink.write(testBatch(['y']))).rejects.toMatchObject({ code: 'VES_SINK_CLOSED' });
     await sink.close();
   });
 
@@ -75,7 +75,7 @@ describe('stdout sink', () => {
     await sink.healthcheck!();
     m.stream.destroy();
     await expect(sink.healthcheck!()).rejects.toMatchObject({ code: 'VES_SINK_HEALTHCHECK' });
-    await expect(sink.write(testBatch(['x']))).rejects.toMatchObject({ code: 'VES_SINK_WRITE' });
+    await expect(sink.write(testBatch(['x']))).rejects.toMatchObject({ code: 'VES_SINK_CLOSED' });
   });
 
   test('real process.stdout whose reader went away: rejected, no crash', async () => {
@@ -112,7 +112,7 @@ describe('stdout sink', () => {
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-    expect(err).toMatch(/rejected VES_SINK_WRITE: .*EPIPE/);
+    expect(err).toMatch(/rejected VES_SINK_CLOSED: .*EPIPE/);
     expect(code).toBe(0);
   });
 });

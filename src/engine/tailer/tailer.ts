@@ -39,6 +39,9 @@ export type LinesHandler = (
   lines: number,
   truncated: boolean,
   offset: number,
+  /** Device and inode of the file, kept in its checkpoint for the device_and_inode fallback. */
+  dev: number,
+  ino: number,
 ) => void;
 
 /** A checkpointed position, as the tailer needs it. */
@@ -735,7 +738,7 @@ export class Tailer {
         this.opts.maxLineBytes,
         (buf, lines, truncated, offset) => {
           try {
-            onLines(f.path, f.key, buf, lines, truncated, offset);
+            onLines(f.path, f.key, buf, lines, truncated, offset, Number(f.dev), Number(f.ino));
           } catch (err) {
             this.internal('the lines handler threw', err, f.path);
           }

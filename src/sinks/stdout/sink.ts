@@ -1,5 +1,5 @@
 // The `stdout` sink: writes each batch (NDJSON or the raw lines) to standard output in one write.
-// A batch is acked once the stream took its bytes; a closed stdout (EPIPE) fails the write.
+// A batch is acked once the stream took its bytes; a closed stdout (EPIPE) fails for good.
 
 import type { Writable } from 'node:stream';
 import type { StdoutSinkConfig } from '../../config/types.js';
@@ -95,8 +95,9 @@ class StdoutSink implements Sink {
   }
 
   private error(err: Error): VesError {
+    // The stream only fails for good (EPIPE, closed): retrying cannot help, so say so.
     return new VesError(
-      'VES_SINK_WRITE',
+      'VES_SINK_CLOSED',
       `sink ${this.ctx.id}: cannot write to stdout: ${describe(err)}`,
       undefined,
       { cause: err },

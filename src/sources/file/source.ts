@@ -37,14 +37,14 @@ export async function build(config: FileSourceConfig, ctx: SourceContext): Promi
       rekey: (oldKey, newKey) => store.rekey(sourceId, oldKey, newKey),
     },
     // Once per chunk (hundreds of lines), not per line: two small objects are fine here.
-    onLines: (path, key, buf, lines, truncated, offset) => {
+    onLines: (path, key, buf, lines, truncated, offset, dev, ino) => {
       emit({
         sourceId,
         path,
         buf,
         lines,
         truncated,
-        mark: { sourceId, key, offset, path },
+        mark: { sourceId, key, offset, path, dev, ino },
         readAt: performance.now(),
       });
     },

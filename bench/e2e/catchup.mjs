@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Catch-up benchmark of the BUILT binary: a generated, page-cached nginx access log read from
+// the beginning into a file sink. Prints lines/s, MB/s, CPU us/line (user+sys of the agent
+// process, from /proc), CPU-seconds per million lines and peak RSS (VmHWM), with the machine.
+//
+//   npm run build && node bench/e2e/catchup.mjs [--lines 1000000] [--encoding ndjson|raw]
+//                                                [--parser raw] [--runs 3] [--watch]
+// --watch runs `ves-log-collector --watch FILE > out` (stdout sink) instead of a config file.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? def : args[i + 1];
+};
+const lines = Number(opt('lines', '1000000'));
+const encoding = opt('encoding', 'ndjson');
+const parser = opt('parser', 'raw');
+const runs = Number(opt('runs', '3'));
+const viaWatch = args.includes('--watch');
+const bin = resolve('dist/ves-log-collector.mjs');
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
+
+/** utime+stime in seconds and VmHWM (peak RSS) in MB of a live process. */
+function procUsage(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuS, peakRssMb: hwm ? Number(hwm[1]) / 1024 : NaN };
+}
+
+/** Counts newlines as the output grows, reading only the new bytes (the bench must not steal
+ *  the agent's CPU by re-reading a 200 MB file every poll). */
+function lineCounter(path) {
+  let fd = -1;
+  let pos = 0;
+  let n = 0;
+  const buf = Buffer.allocUnsafe(4 << 20);
+  return {
+    count() {
+      if (fd === -1) {
+        if (!existsSync(path)) return 0;
+        fd = openSync(path, 'r');
+      }
+      for (;;) {
+        const got = readSync(fd, buf, 0, buf.length, pos);
+        if (got === 0) return n;
+        pos += got;
+        for (let i = buf.indexOf(10); i !== -1 && i < got; i = buf.indexOf(10, i + 1)) n++;
+      }
+    },
+    close: () => fd !== -1 && closeSync(fd),
+  };
+}
+
+async function runOnce(dir, corpus, i) {
+  const out = join(dir, `out-${i}.ndjson`);
+  const dataDir = join(dir, `data-${i}`);
+  let child;
+  if (viaWatch) {
+    const fd = openSync(out, 'w');
+    child = spawn(process.execPath, [bin, '--watch', corpus, '--parser', parser, '--log-level', 'warn'], {
+      env: { ...process.env, VES_STATE_DIR: dataDir },
+      stdio: ['ignore', fd, 'inherit'],
+    });
+    closeSync(fd);
+  } else {
+    const cfg = join(dir, `agent-${i}.yaml`);
+    writeFileSync(
+      cfg,
+      `data_dir: ${dataDir}
+sources:
+  bench: {type: file, include: [${corpus}], parser: ${parser}}
+sinks:
+  out: {type: file, path: ${out}, encoding: ${encoding}}
+`,
+    );
+    child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const t0 = performance.now();
+  let last = { cpuS: 0, peakRssMb: 0 };
+  const counter = lineCounter(out);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    last = procUsage(child.pid);
+    if (counter.count() >= lines) break;
+    if (performance.now() - t0 > 300_000) throw new Error('no catch-up within 300 s');
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const usage = procUsage(child.pid);
+  counter.close();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  rmSync(out, { force: true });
+  return { seconds, cpuS: usage.cpuS, peakRssMb: Math.max(usage.peakRssMb, last.peakRssMb) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ves-catchup-'));
+try {
+  const corpus = join(dir, 'access.log');
+  const gen = spawnSync(process.execPath, [bin, 'generate', '--lines', String(lines), '--out', corpus]);
+  if (gen.status !== 0) throw new Error(`generate failed: ${gen.stderr}`);
+  readFileSync(corpus); // page-cache it, as the reference figures were taken
+  const mb = statSync(corpus).size / 1e6;
+  const c = cpus();
+  console.log(`machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(`work: ${lines} nginx lines (${mb.toFixed(0)} MB, page-cached), parser ${parser}, ${viaWatch ? '--watch > file' : `file sink, encoding ${encoding}`}`);
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runOnce(dir, corpus, i);
+    results.push(r);
+    console.log(
+      `run ${i + 1}: ${Math.round(lines / r.seconds).toLocaleString('en-US')} lines/s, ${(mb / r.seconds).toFixed(0)} MB/s, ` +
+        `CPU ${((r.cpuS * 1e6) / lines).toFixed(2)} us/line (${(r.cpuS / (lines / 1e6)).toFixed(2)} CPU-s per million lines), ` +
+        `peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.seconds.toFixed(2)} s`,
+    );
+  }
+  const best = results.reduce((a, b) => (a.seconds < b.seconds ? a : b));
+  console.log(`best: ${Math.round(lines / best.seconds).toLocaleString('en-US')} lines/s, CPU ${((best.cpuS * 1e6) / lines).toFixed(2)} us/line, peak RSS ${best.peakRssMb.toFixed(0)} MB`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -35,7 +35,7 @@ step "Node $ver found"
 cd "$here"
 step "Installing dependencies (npm ci)"
 npm ci --no-audit --no-fund --loglevel=error
-step "Building dist/ves-log-collector.mjs"
+step "Building dist/ves-log-collector.cjs"
 npm run --silent build
 
 # 3. Link the binary onto the PATH.
@@ -43,8 +43,8 @@ if [ -n "$prefix" ]; then bindir="$prefix/bin"
 elif [ "$(id -u)" -eq 0 ]; then bindir=/usr/local/bin
 else bindir="$HOME/.local/bin"; fi
 mkdir -p "$bindir"
-ln -sfn "$here/dist/ves-log-collector.mjs" "$bindir/ves-log-collector"
-step "Linked $bindir/ves-log-collector -> $here/dist/ves-log-collector.mjs"
+ln -sfn "$here/dist/ves-log-collector.cjs" "$bindir/ves-log-collector"
+step "Linked $bindir/ves-log-collector -> $here/dist/ves-log-collector.cjs"
 
 case ":$PATH:" in
   *":$bindir:"*) ;;

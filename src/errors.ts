@@ -40,6 +40,30 @@ export class ConfigError extends VesError {
   }
 }
 
+/**
+ * A destination refused a batch for good (an HTTP 4xx other than 408/429, a per-item 4xx of an
+ * Elasticsearch bulk answer, a ClickHouse parse error): sending it again cannot help, so the
+ * pipeline dead-letters it instead of retrying. `permanent` lets callers tell it apart without
+ * knowing which sink threw it.
+ */
+export class SinkRejectedError extends VesError {
+  override name = 'SinkRejectedError';
+  readonly permanent = true;
+  constructor(
+    message: string,
+    /** HTTP status of the refusal (of the first refused item for per-item refusals). */
+    readonly status: number,
+    /** The start of what the destination answered (at most 500 bytes): its reason. */
+    readonly detail: string,
+    /** The refused events as NDJSON lines: the whole batch, or only the refused items. */
+    readonly rejected: Buffer,
+    /** How many events `rejected` holds. */
+    readonly events: number,
+  ) {
+    super('VES_SINK_REJECTED', message);
+  }
+}
+
 /** Every code, with a one-line description: docs/errors.md is checked against this list. */
 export const ERROR_CODES = {
   VES_CONFIG_NOT_FOUND: 'The config file does not exist or cannot be read.',
@@ -63,6 +87,9 @@ export const ERROR_CODES = {
   VES_SINK_CLOSED:
     "A sink's destination closed for good (stdout's reader went away): the agent stops.",
   VES_SINK_HEALTHCHECK: 'A sink failed its start-up health check.',
+  VES_SINK_REJECTED:
+    'The destination refused a batch (or some of its events) for good; it is dead-lettered, not retried.',
+  VES_SINK_TLS: "An http sink's TLS files (ca, cert, key) cannot be read or used.",
   VES_SHUTDOWN_TIMEOUT: 'Graceful stop did not finish within the grace period.',
   VES_INTERNAL: 'A bug: please report it with the log lines around it.',
 } as const;

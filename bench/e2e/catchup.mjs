@@ -7,7 +7,17 @@
 //                                                [--parser raw] [--runs 3] [--watch]
 // --watch runs `ves-log-collector --watch FILE > out` (stdout sink) instead of a config file.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -21,7 +31,7 @@ const encoding = opt('encoding', 'ndjson');
 const parser = opt('parser', 'raw');
 const runs = Number(opt('runs', '3'));
 const viaWatch = args.includes('--watch');
-const bin = resolve('dist/ves-log-collector.mjs');
+const bin = resolve('dist/ves-log-collector.cjs');
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
 /** utime+stime in seconds and VmHWM (peak RSS) in MB of a live process. */
@@ -63,10 +73,14 @@ async function runOnce(dir, corpus, i) {
   let child;
   if (viaWatch) {
     const fd = openSync(out, 'w');
-    child = spawn(process.execPath, [bin, '--watch', corpus, '--parser', parser, '--log-level', 'warn'], {
-      env: { ...process.env, VES_STATE_DIR: dataDir },
-      stdio: ['ignore', fd, 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      [bin, '--watch', corpus, '--parser', parser, '--log-level', 'warn'],
+      {
+        env: { ...process.env, VES_STATE_DIR: dataDir },
+        stdio: ['ignore', fd, 'inherit'],
+      },
+    );
     closeSync(fd);
   } else {
     const cfg = join(dir, `agent-${i}.yaml`);
@@ -79,7 +93,9 @@ sinks:
   out: {type: file, path: ${out}, encoding: ${encoding}}
 `,
     );
-    child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'warn'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   }
   const t0 = performance.now();
   let last = { cpuS: 0, peakRssMb: 0 };
@@ -102,13 +118,24 @@ sinks:
 const dir = mkdtempSync(join(tmpdir(), 'ves-catchup-'));
 try {
   const corpus = join(dir, 'access.log');
-  const gen = spawnSync(process.execPath, [bin, 'generate', '--lines', String(lines), '--out', corpus]);
+  const gen = spawnSync(process.execPath, [
+    bin,
+    'generate',
+    '--lines',
+    String(lines),
+    '--out',
+    corpus,
+  ]);
   if (gen.status !== 0) throw new Error(`generate failed: ${gen.stderr}`);
   readFileSync(corpus); // page-cache it, as the reference figures were taken
   const mb = statSync(corpus).size / 1e6;
   const c = cpus();
-  console.log(`machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-  console.log(`work: ${lines} nginx lines (${mb.toFixed(0)} MB, page-cached), parser ${parser}, ${viaWatch ? '--watch > file' : `file sink, encoding ${encoding}`}`);
+  console.log(
+    `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
+  console.log(
+    `work: ${lines} nginx lines (${mb.toFixed(0)} MB, page-cached), parser ${parser}, ${viaWatch ? '--watch > file' : `file sink, encoding ${encoding}`}`,
+  );
   const results = [];
   for (let i = 0; i < runs; i++) {
     const r = await runOnce(dir, corpus, i);
@@ -120,7 +147,9 @@ try {
     );
   }
   const best = results.reduce((a, b) => (a.seconds < b.seconds ? a : b));
-  console.log(`best: ${Math.round(lines / best.seconds).toLocaleString('en-US')} lines/s, CPU ${((best.cpuS * 1e6) / lines).toFixed(2)} us/line, peak RSS ${best.peakRssMb.toFixed(0)} MB`);
+  console.log(
+    `best: ${Math.round(lines / best.seconds).toLocaleString('en-US')} lines/s, CPU ${((best.cpuS * 1e6) / lines).toFixed(2)} us/line, peak RSS ${best.peakRssMb.toFixed(0)} MB`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

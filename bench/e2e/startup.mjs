@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync, statSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const bin = resolve('dist/ves-log-collector.mjs');
+const bin = resolve('dist/ves-log-collector.cjs');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -1,4 +1,4 @@
-// Runs the built binary (dist/ves-log-collector.mjs) as a real process against temp dirs:
+// Runs the built binary (dist/ves-log-collector.cjs) as a real process against temp dirs:
 // the end-to-end tests see exactly what a user sees. `npm test` builds before testing.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const BIN = resolve('dist/ves-log-collector.mjs');
+export const BIN = resolve('dist/ves-log-collector.cjs');
 
 export async function tempDir(
   prefix = 'ves-e2e-',

@@ -64,11 +64,14 @@ describe('file source', () => {
     expect(c.truncated).toBe(false);
     expect(c.sourceId).toBe('web');
     expect(c.path).toBe(p);
+    const st = await stat(p);
     expect(c.mark).toEqual({
       sourceId: 'web',
       key: checksumKey(Buffer.from('GET /a')),
       offset: 14,
       path: p,
+      dev: st.dev,
+      ino: st.ino,
     });
     expect(c.readAt).toBeGreaterThan(0);
   });

@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import { isSeq } from 'yaml';
-import { sinkSchema } from '../sinks/index.js';
+import { hasSink, sinkSchema } from '../sinks/index.js';
 import { sourceSchema } from '../sources/index.js';
 import {
   array,
@@ -140,6 +140,14 @@ export const agentSchema: Schema<AgentConfig> = refine(shape, (decoded, at) => {
   }
   if (ship_url !== undefined) {
     const key = at.child('ship_url');
+    if (!hasSink('http')) {
+      key.fail(
+        'VES_CONFIG_INVALID',
+        'the http sink it stands for arrives with the shipping release; ' +
+          'meanwhile write to a file or stdout sink under `sinks:`',
+        true,
+      );
+    }
     if (Object.hasOwn(config.sinks, 'ship')) both('ship_url', 'sinks.ship');
     const value = { type: 'http', uri: ship_url, format: 'ndjson' };
     const ship = sinkSchema.decode(synthesize(key, 'sinks.ship', value));

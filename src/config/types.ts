@@ -56,45 +56,7 @@ export interface FileSinkConfig {
   rotate: { max_bytes: number; max_files: number } | null;
 }
 
-/** How the http sink proves who it is; secrets come from ${VAR} and are never logged. */
-export type HttpAuthConfig =
-  { strategy: 'bearer'; token: string } | { strategy: 'basic'; user: string; password: string };
-
-export interface HttpSinkConfig {
-  type: 'http';
-  /** http(s)://host:port/path; per format, a bare `/` path gets the API's usual path. */
-  uri: string;
-  method: 'POST' | 'PUT';
-  /** Extra request headers (names checked; reserved ones like content-length refused). */
-  headers: Record<string, string>;
-  auth: HttpAuthConfig | null;
-  /** Files (PEM). Certificates are verified unless `verify: false`. */
-  tls: { ca: string | null; cert: string | null; key: string | null; verify: boolean };
-  /** One request: connect, send, and the answer's headers and body each within this. ms. */
-  timeout: number;
-  /** Requests in flight at once (= pooled keep-alive connections). */
-  concurrency: number;
-  /** Defaulted per format by the schema: zstd for ndjson, gzip for the others. */
-  compression: 'none' | 'gzip' | 'zstd';
-  format: 'ndjson' | 'clickhouse' | 'loki' | 'elasticsearch' | 'otlp';
-  /** Options of `format: clickhouse` (null otherwise). */
-  clickhouse: {
-    database: string;
-    table: string;
-    skip_unknown_fields: boolean;
-    date_time_best_effort: boolean;
-  } | null;
-  /** Options of `format: loki`: label name -> `{field}` or static text. */
-  loki: { labels: Record<string, string> } | null;
-  /** Options of `format: elasticsearch`: index name, `%Y %m %d %H` from the event's timestamp. */
-  elasticsearch: { index: string } | null;
-  /** Retries inside one write. Milliseconds; max_attempts 0 = until delivered. */
-  retry: { initial_backoff: number; max_backoff: number; max_attempts: number };
-  /** Probe the endpoint at start-up. */
-  healthcheck: boolean;
-}
-
-export type SinkConfig = StdoutSinkConfig | FileSinkConfig | HttpSinkConfig;
+export type SinkConfig = StdoutSinkConfig | FileSinkConfig;
 
 export interface BatchConfig {
   max_events: number;

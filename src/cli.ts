@@ -36,12 +36,12 @@ function main(argv: string[]): void {
     .version(VERSION, '-V, --version')
     .option('-c, --config <file>', 'run the pipeline in this YAML config')
     .option('-w, --watch <glob...>', 'tail these files to stdout as NDJSON (no config needed)')
-    .option('-p, --parser <name>', 'parser for --watch and --demo', 'raw')
+    .option('-p, --parser <name>', 'parser for --watch (default: raw) and --demo (default: nginx)')
     .option(
       '--data-dir <dir>',
       'where checkpoints live (overrides the config and the --watch default)',
     )
-    .option('--stats', 'print a live stats line on stderr every second')
+    .option('--stats', 'print a live stats line on stderr every second (SIGHUP reloads --config)')
     .option('--demo', 'zero-setup demo: generated nginx traffic -> NDJSON on stdout, with stats')
     .option('-q, --quiet', 'with --demo: discard the events, show only the stats')
     .option('--rate <lines/s>', 'with --demo: lines per second written to the demo log', '2000')
@@ -57,6 +57,9 @@ function main(argv: string[]): void {
     )
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run with --help for usage)')
+    // `bench --rate` and `--parser` are bench's own: the run options (same names) only count
+    // before a subcommand.
+    .enablePositionalOptions()
     .exitOverride()
     .action(async (flags: RunFlags) => {
       const { run } = await import('./commands/run.js');
@@ -75,13 +78,20 @@ function main(argv: string[]): void {
   program
     .command('bench')
     .description('measure the pipeline on this machine: lines/s, CPU us/line, RSS, latency')
-    .option('--duration <time>', 'longest run', '10s')
-    .option('--lines <n>', 'lines in the generated corpus', '1000000')
+    .option('--duration <time>', 'longest run (with --rate: how long to write)', '10s')
+    .option('--lines <n>', 'lines in the catch-up corpus (without --rate)', '1000000')
     .option('--batch-size <n>', 'batch.max_events', '1000')
     .option('--parser <name>', 'parser', 'raw')
+    .option(
+      '--sink <kind>',
+      'file (a temp file), null (discard) or http (a local receiver)',
+      'file',
+    )
+    .option('--rate <lines/s>', 'steady load instead of catch-up: lines per second to append')
     .option('--encoding <enc>', 'sink encoding: ndjson or raw', 'ndjson')
-    .option('--json', 'print the report as JSON')
-    .action(async (opts: Record<string, string | boolean>) => {
+    .option('--json', 'print the report as JSON (no live stats line)')
+    .option('--report <file.html>', 'also sweep rates and write charts to this HTML file')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
       const { bench } = await import('./commands/bench.js');
       process.exitCode = await bench(opts);
     });
@@ -115,4 +125,12 @@ function main(argv: string[]): void {
   });
 }
 
-main(process.argv);
+// The bundle is one file, so parse workers start from it too (pipeline/workers.ts), with this
+// first argument (PARSE_WORKER_ARG in pipeline/worker-protocol.ts): they run the worker loop,
+// not the CLI. argv, not worker_threads.isMainThread: loading node:worker_threads here would
+// cost every start ~7 ms.
+if (process.argv[2] === '--ves-parse-worker') {
+  void import('./pipeline/parse-worker.js').then((m) => m.runParseWorker());
+} else {
+  main(process.argv);
+}

@@ -90,7 +90,19 @@ export const ERROR_CODES = {
   VES_SINK_REJECTED:
     'The destination refused a batch (or some of its events) for good; it is dead-lettered, not retried.',
   VES_SINK_TLS: "An http sink's TLS files (ca, cert, key) cannot be read or used.",
+  VES_BUFFER_CORRUPT:
+    "A sink's disk buffer held a torn or corrupt record (or cursor); it was cut off there, the log says how many bytes.",
+  VES_BUFFER_FULL:
+    "A sink's buffer reached max_bytes: with when_full: block the sources pause, with drop_newest batches are dropped and counted.",
+  VES_BUFFER_IO:
+    "A sink's disk buffer cannot write, fsync or read its files: the agent stops; a restart recovers the buffer.",
+  VES_DEAD_LETTER:
+    'A batch refused for good could not be written to the dead-letter file; it is retried, not lost.',
+  VES_API_LISTEN: 'The admin API cannot listen on api.address (port in use, no such address).',
+  VES_RELOAD: 'A SIGHUP config reload failed; the agent keeps running with the config it had.',
   VES_SHUTDOWN_TIMEOUT: 'Graceful stop did not finish within the grace period.',
+  VES_WORKER_FAILED:
+    'A parse worker thread failed (an error while parsing, or the thread died): the agent stops.',
   VES_INTERNAL: 'A bug: please report it with the log lines around it.',
 } as const;
 

@@ -34,9 +34,11 @@ export function renderConfigDocs(): string {
   const removed: string[] = [];
   const out = [INTRO, '## Top level\n', ...table(agentSchema, '', removed)];
   for (const [name, s] of Object.entries(agentSchema.fields ?? {})) {
+    // Named maps (sources, sinks) are `<name>`; lists (transforms) are entries `[]`.
+    const entry = s.kind.startsWith('list') ? `${name}[]` : `${name}.<name>`;
     for (const [type, v] of Object.entries(s.item?.variants ?? {})) {
-      out.push(`\n## \`${name}.<name>\` with \`type: ${type}\`\n\n${v.doc}\n`);
-      out.push(...table(v, '', removed, `${name}.<name>.`));
+      out.push(`\n## \`${entry}\` with \`type: ${type}\`\n\n${v.doc}\n`);
+      out.push(...table(v, '', removed, `${entry}.`));
     }
   }
   if (removed.length > 0) {

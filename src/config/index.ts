@@ -43,6 +43,13 @@ export function watchConfig(opts: WatchOptions): AgentConfig {
     const known = `unknown parser ${JSON.stringify(parser)}; known: ${parserNames.join(', ')}`;
     throw new ConfigError('VES_CONFIG_ENUM', '--parser', plannedParsers[parser] ?? known);
   }
+  if (parser === 'template') {
+    throw new ConfigError(
+      'VES_USAGE',
+      '--parser',
+      'the template parser needs `templates:` (its line formats): write them in a config file and use --config',
+    );
+  }
   const include = opts.watch.map((g) => resolve(cwd, g));
   const id = createHash('sha256')
     .update([...include].sort().join('\n'))

@@ -150,6 +150,28 @@ export function int(o: Common<number> & { min?: number; max?: number }): Schema<
   });
 }
 
+/** Any finite number (thresholds of transforms: `gt: 399`, `lte: 0.5`). */
+export function number(o: Common<number>): Schema<number> {
+  return custom('number', o.doc, constant(o.default), (at: At) => {
+    const { value, raw, expanded } = scalar(at, 'a number');
+    const n = typeof value === 'number' ? value : expanded ? Number(value) : NaN;
+    if (!Number.isFinite(n) || (typeof value === 'string' && value.trim() === '')) {
+      at.fail('VES_CONFIG_TYPE', `expected a number, got ${raw}`);
+    }
+    return n;
+  });
+}
+
+/** One string, number or boolean, kept as YAML typed it (`equals: 200` vs `equals: "200"`). */
+export function scalarValue(o: Common<FieldValue>): Schema<FieldValue> {
+  return custom('string, number or boolean', o.doc, constant(o.default), (at: At) => {
+    const { value, raw } = scalar(at, 'a string, number or boolean');
+    if (typeof value === 'string' || typeof value === 'boolean') return value;
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    return at.fail('VES_CONFIG_TYPE', `expected a string, number or boolean, got ${raw}`);
+  });
+}
+
 export function bool(o: Common<boolean>): Schema<boolean> {
   return custom('boolean', o.doc, constant(o.default), (at: At) => {
     const { value, raw, expanded } = scalar(at, 'true or false');

@@ -2,9 +2,10 @@
 // plus the seed's flat shorthand keys (watch_path, batch_size, ship_url) mapped onto them.
 
 import { hostname } from 'node:os';
-import { isSeq } from 'yaml';
-import { hasSink, sinkSchema } from '../sinks/index.js';
+import { isScalar, isSeq } from 'yaml';
+import { sinkSchema } from '../sinks/index.js';
 import { sourceSchema } from '../sources/index.js';
+import { transformList as transforms } from '../transforms/index.js';
 import {
   array,
   bool,
@@ -25,27 +26,31 @@ import {
 } from './schema.js';
 import type { AgentConfig } from './types.js';
 
-/** Only `[]` for now: the transform stage arrives with the fast-path issue. */
-const transforms = custom(
-  'list',
-  'Ordered transforms (filter, enrich, ...): only `[]` until they arrive.',
-  { value: () => [], text: '[]' },
-  (at: At): unknown[] => {
-    if (!isSeq(at.node)) at.fail('VES_CONFIG_TYPE', 'expected a list, e.g. []');
-    if (at.node.items.length > 0) {
-      at.item(0, at.node.items[0]).fail(
-        'VES_CONFIG_INVALID',
-        'transforms arrive in a later release: remove them (leave `transforms: []`)',
-      );
+/** A thread count; 64: more parse threads than cores only adds memory, and few hosts have more. */
+const workerCount = int({ min: 0, max: 64, doc: 'Parse worker threads.' });
+const workerWord = string({ doc: 'auto' });
+
+/** `workers: auto | <int>` (pipeline/dispatch.ts explains auto). */
+const workers = custom<'auto' | number>(
+  'auto | integer (min 0, max 64)',
+  'Parse worker threads. `auto`: parse on the main thread while it keeps up (a quiet host stays ' +
+    'one small thread), start cores-1 workers (at least 1) when it is over 80% busy, go back ' +
+    'after a quiet minute. `0`: always on the main thread. `N`: N workers from the start.',
+  { value: () => 'auto', text: 'auto' },
+  (at: At): 'auto' | number => {
+    // `auto`, or `${VES_WORKERS:-auto}`: text that reads auto once interpolated.
+    if (isScalar(at.node) && typeof at.node.value === 'string') {
+      if (workerWord.decode(at).trim() === 'auto') return 'auto';
     }
-    return [];
+    return workerCount.decode(at);
   },
 );
 
 function hostPort(s: string): string | undefined {
   const colon = s.lastIndexOf(':');
   const port = Number(s.slice(colon + 1));
-  const ok = colon > 0 && /^\d+$/.test(s.slice(colon + 1)) && port > 0 && port < 65536;
+  // Port 0: any free port (the agent logs the one it got); tests use it.
+  const ok = colon > 0 && /^\d+$/.test(s.slice(colon + 1)) && port >= 0 && port < 65536;
   return ok ? undefined : 'expected host:port, e.g. 127.0.0.1:8686';
 }
 
@@ -69,6 +74,17 @@ const shape = object(
           default: '5ms', // the latency bound of a quiet source (DESIGN.md: p99 handoff < 1 ms busy)
           doc: 'Seal a batch this long after its first event.',
         }),
+        adaptive: bool({
+          // true: a quiet host ships each line at once instead of after `timeout`; a busy one
+          // still fills max_events (engine/batcher.ts)
+          default: true,
+          doc:
+            'Seal by the observed rate instead of waiting: chunks that arrive about once per ' +
+            '`timeout` or less often ship at once; more frequent ones are gathered up to about ' +
+            'half of what arrives per `timeout` (between 1 event and max_events). A quiet host ' +
+            'ships each line within milliseconds, a busy one ships full batches. false: seal ' +
+            'only at max_events, max_bytes or timeout.',
+        }),
       },
       {
         doc: 'A batch is sealed at max_events, max_bytes or timeout, whichever comes first.',
@@ -78,6 +94,7 @@ const shape = object(
         },
       },
     ),
+    workers,
     sinks: map(sinkSchema, {
       what: 'sink',
       doc: 'Named outputs; at least one. Each gets every batch.',
@@ -140,14 +157,6 @@ export const agentSchema: Schema<AgentConfig> = refine(shape, (decoded, at) => {
   }
   if (ship_url !== undefined) {
     const key = at.child('ship_url');
-    if (!hasSink('http')) {
-      key.fail(
-        'VES_CONFIG_INVALID',
-        'the http sink it stands for arrives with the shipping release; ' +
-          'meanwhile write to a file or stdout sink under `sinks:`',
-        true,
-      );
-    }
     if (Object.hasOwn(config.sinks, 'ship')) both('ship_url', 'sinks.ship');
     const value = { type: 'http', uri: ship_url, format: 'ndjson' };
     const ship = sinkSchema.decode(synthesize(key, 'sinks.ship', value));
@@ -156,8 +165,34 @@ export const agentSchema: Schema<AgentConfig> = refine(shape, (decoded, at) => {
   if (Object.keys(config.sources).length === 0) {
     at.child('sources').fail('VES_CONFIG_INVALID', 'no sources: add at least one', true);
   }
+  config.transforms.forEach((t, i) => {
+    // A transform naming a source that does not exist is a typo, not "applies to nothing".
+    for (const [k, s] of t.sources.entries()) {
+      if (Object.hasOwn(config.sources, s)) continue;
+      const item = at.child('transforms').item(i, transformNode(at, i));
+      item
+        .child('sources')
+        .item(k, sourceNode(item, k))
+        .fail(
+          'VES_CONFIG_INVALID',
+          `no source is named "${s}" (sources: ${Object.keys(config.sources).join(', ')})`,
+        );
+    }
+  });
   if (Object.keys(config.sinks).length === 0) {
     at.child('sinks').fail('VES_CONFIG_INVALID', 'no sinks: add at least one', true);
   }
   return config;
 });
+
+/** The node of transforms[i], for messages with line:col. */
+function transformNode(at: At, i: number): unknown {
+  const list = at.child('transforms').node;
+  return isSeq(list) ? list.items[i] : null;
+}
+
+/** The node of sources[k] of a transform (a list, or one string). */
+function sourceNode(item: At, k: number): unknown {
+  const n = item.child('sources').node;
+  return isSeq(n) ? n.items[k] : n;
+}

@@ -1,5 +1,6 @@
 // Groups encoded Blocks into Batches: sealed at max_events, max_bytes or timeout (from the first
-// event of the open batch), whichever comes first; one Buffer.concat per encoding at seal time.
+// event of the open batch), whichever comes first; one Buffer.concat per encoding at seal time
+// (none for a batch of one block).
 //
 // A block that would overflow the open batch is split at a line boundary. The first part has no
 // mark, the remainder keeps the block's mark: a checkpoint mark only ever travels with the batch
@@ -8,17 +9,55 @@
 //   block:   [ l1 l2 l3 | l4 l5 ]  mark@l5      open batch has room for 3 events
 //   batch n: [ ...  l1 l2 l3 ]     (no mark from this block)  -> sealed
 //   batch n+1: [ l4 l5 ...         mark@l5
+//
+// Adaptive sealing (batch.adaptive, the default): after each push the open batch is also sealed
+// once it holds `target` events, where
+//
+//   target = 1                         when pushes come at most once per timeout: this one came
+//                                      >= timeout after the last, or they average <= 1 a timeout
+//          = clamp(rate x timeout / 2, 1, max_events)     otherwise
+//
+//   (rate: events/s and pushes/s, measured over >= 100 ms windows, smoothed over ~500 ms)
+//
+// Pushes at most once per timeout (a quiet host, or a busy file read every few ms whose chunks
+// each carry a timeout's worth of lines) seal at once: waiting could not gather another chunk,
+// so it would only add latency. The push rate is smoothed so that an odd pair of close pushes
+// (one append read in two pieces) does not make the second wait. More frequent pushes (many
+// small chunks: many files) are gathered up to about half of what arrives in one timeout, i.e.
+// for about timeout / 2; a busy host fills max_events as before. The half keeps a chunk a
+// little smaller than average from waiting a whole timeout for the next. The target never splits a block (only max_events and max_bytes
+// do: splitting costs a scan and gains no latency), and the timeout still bounds the wait of a
+// batch that stays below it.
 
 import type { BatchConfig } from '../config/types.js';
 import type { AckMark, Batch, Block } from '../pipeline/types.js';
 
 const NL = 10;
+/**
+ * 100 ms: the rate is measured over windows at least this long (20 reads of a busy file, which
+ * is read every 5 ms), then smoothed with a 500 ms time constant; a pause that long starts the
+ * measure afresh (the last burst says nothing about the next line).
+ */
+const RATE_WINDOW_MS = 100;
+const RATE_SMOOTH_MS = 500;
 
 export class Batcher {
   private readonly maxEvents: number;
   private readonly maxBytes: number;
   private readonly timeoutMs: number;
   private readonly onBatch: (b: Batch) => void;
+  private readonly adaptive: boolean;
+  /** Seal after a push once the open batch holds this many events (max_events unless adaptive). */
+  private target: number;
+  /** Smoothed events/s, the target it gives, and the window being measured. */
+  private rate = 0;
+  private rateTarget = 1;
+  private windowStart = 0;
+  private windowEvents = 0;
+  private lastPushAt = -Infinity;
+  /** Smoothed pushes/s (blocks, not events), and the window's count. */
+  private pushRate = 0;
+  private windowPushes = 0;
 
   private seq = 0;
   private closed = false;
@@ -46,6 +85,19 @@ export class Batcher {
     this.maxBytes = cfg.max_bytes;
     this.timeoutMs = Math.max(0, cfg.timeout);
     this.onBatch = onBatch;
+    this.adaptive = cfg.adaptive === true;
+    this.target = this.adaptive ? 1 : this.maxEvents;
+    this.windowStart = performance.now();
+  }
+
+  /** Events at which a push seals the open batch while pushes come often (adaptive). */
+  get sizeTarget(): number {
+    return this.adaptive ? this.rateTarget : this.maxEvents;
+  }
+
+  /** The smoothed rate the adaptive target comes from, events/s. */
+  get observedRate(): number {
+    return this.rate;
   }
 
   /** Bytes in the open batch (the largest encoding), for the in-flight bound. */
@@ -61,6 +113,7 @@ export class Batcher {
   /** Add a block; may seal one or more batches synchronously (through onBatch). */
   push(block: Block): void {
     if (this.closed) throw new Error('Batcher.push after close()');
+    if (this.adaptive) this.observe(block.events);
     let b = block;
     for (;;) {
       if (b.events === 0) {
@@ -78,7 +131,7 @@ export class Batcher {
       const rLen = b.raw === null ? 0 : b.raw.length;
       if (b.events <= roomEvents && nLen <= roomBytes && rLen <= roomBytes) {
         this.append(b);
-        if (this.events >= this.maxEvents || this.pendingBytes >= this.maxBytes) this.seal();
+        if (this.events >= this.target || this.pendingBytes >= this.maxBytes) this.seal();
         return;
       }
       let k = linesThatFit(b, roomEvents, roomBytes);
@@ -125,6 +178,37 @@ export class Batcher {
     this.closed = true;
   }
 
+  /** Once per push (not per line): the gap since the last push, the rate, the target. */
+  private observe(events: number): void {
+    const now = performance.now();
+    const gap = now - this.lastPushAt;
+    this.lastPushAt = now;
+    if (gap >= RATE_SMOOTH_MS) {
+      this.rate = 0;
+      this.pushRate = 0;
+      this.rateTarget = 1;
+      this.windowStart = now;
+      this.windowEvents = 0;
+      this.windowPushes = 0;
+    }
+    this.windowEvents += events;
+    this.windowPushes++;
+    const dt = now - this.windowStart;
+    if (dt >= RATE_WINDOW_MS) {
+      const a = this.rate === 0 ? 1 : Math.min(1, dt / RATE_SMOOTH_MS);
+      this.rate += ((this.windowEvents * 1000) / dt - this.rate) * a;
+      this.pushRate += ((this.windowPushes * 1000) / dt - this.pushRate) * a;
+      this.windowStart = now;
+      this.windowEvents = 0;
+      this.windowPushes = 0;
+      const t = Math.round((this.rate * this.timeoutMs) / 2000);
+      // At most one push per timeout on average: nothing to wait for.
+      const sparse = (this.pushRate * this.timeoutMs) / 1000 <= 1;
+      this.rateTarget = sparse || t < 1 ? 1 : t > this.maxEvents ? this.maxEvents : t;
+    }
+    this.target = gap >= this.timeoutMs ? 1 : this.rateTarget;
+  }
+
   private append(b: Block): void {
     this.armTimer();
     if (b.ndjson !== null) {
@@ -161,8 +245,8 @@ export class Batcher {
     if (this.events === 0 && this.marks.size === 0) return;
     const nParts = this.ndjsonParts;
     const rParts = this.rawParts;
-    const ndjson = nParts.length === 0 ? null : Buffer.concat(nParts, this.ndjsonBytes);
-    const raw = rParts.length === 0 ? null : Buffer.concat(rParts, this.rawBytes);
+    const ndjson = join(nParts, this.ndjsonBytes);
+    const raw = join(rParts, this.rawBytes);
     const batch: Batch = {
       seq: ++this.seq,
       events: this.events,
@@ -182,6 +266,16 @@ export class Batcher {
     this.marks = new Map();
     this.onBatch(batch);
   }
+}
+
+/**
+ * The parts of one encoding as one Buffer: a single part as it is (a steady host's batch is
+ * often one block, so this skips a copy of every byte), several joined in one copy. Block
+ * buffers are never written after they are handed over, so sharing them is safe.
+ */
+function join(parts: Buffer[], bytes: number): Buffer | null {
+  if (parts.length === 0) return null;
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes);
 }
 
 /**

@@ -38,6 +38,13 @@ export interface LineChunk {
   /** Number of lines in `buf`. */
   lines: number;
   /**
+   * Line ends, when a line may hold `\n` itself (a multiline event: src/sources/multiline.ts):
+   * `ends[i]` is the offset just past line i's final `\n`, so line i is
+   * `buf[i ? ends[i - 1] : 0, ends[i])`. Absent (the common case): lines are found by `\n`.
+   * Splitters of chunks (the raw encoder, Captures.split) must honour it when present.
+   */
+  ends?: Int32Array;
+  /**
    * True when this chunk holds a single line that was cut at `max_line_bytes`: the event gets
    * `"truncated":true`. Truncated lines always travel alone so the flag needs no per-line array.
    */
@@ -116,8 +123,15 @@ export interface Sink {
   readonly wants: Wants;
   /** Resolves once the batch is durable at the destination (or its buffer): the ack. */
   write(batch: Batch): Promise<void>;
+  /**
+   * How many write() calls the sink takes at once (e.g. the http sink's pooled requests); they
+   * may then resolve out of order. Absent or 1: the runner waits for each write before the next,
+   * so the destination sees batches strictly in order.
+   */
+  readonly concurrency?: number;
   /** Start-up check; throws a VesError naming what is wrong. */
   healthcheck?(): Promise<void>;
-  /** Flush and release resources; called after the last write resolved. */
+  /** Flush and release resources. Called once the runner stopped writing; a write may still be
+   *  in flight (one that retries inside write() must then settle, e.g. reject). */
   close(): Promise<void>;
 }

@@ -2,9 +2,17 @@
 // that never start a pipeline (--version, validate) load no sink code.
 
 import { union, type Schema } from '../config/schema.js';
-import type { FileSinkConfig, SinkConfig, StdoutSinkConfig } from '../config/types.js';
+import type {
+  BlackholeSinkConfig,
+  FileSinkConfig,
+  HttpSinkConfig,
+  SinkConfig,
+  StdoutSinkConfig,
+} from '../config/types.js';
 import type { ComponentContext, Sink } from '../pipeline/types.js';
+import { schema as blackhole } from './blackhole/config.js';
 import { schema as file } from './file/config.js';
+import { schema as http } from './http/config.js';
 import { schema as stdout } from './stdout/config.js';
 
 /** What src/sinks/<type>/sink.ts exports. */
@@ -20,23 +28,26 @@ export interface SinkEntry<C> {
 export const sinks: {
   stdout: SinkEntry<StdoutSinkConfig>;
   file: SinkEntry<FileSinkConfig>;
+  http: SinkEntry<HttpSinkConfig>;
+  blackhole: SinkEntry<BlackholeSinkConfig>;
 } = {
   stdout: { schema: stdout, load: () => import('./stdout/sink.js') },
   file: { schema: file, load: () => import('./file/sink.js') },
+  http: { schema: http, load: () => import('./http/sink.js') },
+  blackhole: { schema: blackhole, load: () => import('./blackhole/sink.js') },
 };
 
 /** Named in DESIGN.md, not built yet: a config using them gets this instead of "unknown". */
 const planned: Record<string, string> = {
-  http: 'the http sink arrives with the shipping release; use a file or stdout sink meanwhile',
   redis: 'the redis sink arrives in a later release; use a file or stdout sink meanwhile',
 };
 
 export const sinkSchema: Schema<SinkConfig> = union(
-  { stdout: sinks.stdout.schema, file: sinks.file.schema },
+  {
+    stdout: sinks.stdout.schema,
+    file: sinks.file.schema,
+    http: sinks.http.schema,
+    blackhole: sinks.blackhole.schema,
+  },
   { what: 'sink', doc: 'A named output; `type` picks which.', planned },
 );
-
-/** Whether a sink type exists yet (the `ship_url` shorthand needs `http`). */
-export function hasSink(type: string): boolean {
-  return Object.hasOwn(sinks, type);
-}

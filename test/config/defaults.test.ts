@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { parse, SINK } from './helpers.js';
+import { defaultBufferConfig } from '../../src/sinks/buffer-config.js';
 
 describe('defaults', () => {
   test('a minimal config resolves to every default', () => {
@@ -11,11 +12,20 @@ describe('defaults', () => {
     expect(c).toEqual({
       data_dir: './data',
       sources: {
-        in: { type: 'stdin', parser: 'raw', fields: {}, max_line_bytes: 262_144 },
+        in: {
+          type: 'stdin',
+          parser: 'raw',
+          templates: [],
+          keep_message: false,
+          fields: {},
+          max_line_bytes: 262_144,
+          multiline: null,
+        },
       },
       transforms: [],
-      batch: { max_events: 1000, max_bytes: 1_048_576, timeout: 5 },
-      sinks: { out: { type: 'stdout', encoding: 'ndjson' } },
+      batch: { max_events: 1000, max_bytes: 1_048_576, timeout: 5, adaptive: true },
+      workers: 'auto',
+      sinks: { out: { type: 'stdout', encoding: 'ndjson', buffer: defaultBufferConfig() } },
       api: { enabled: false, address: '127.0.0.1:8686' },
       shutdown_timeout: 10_000,
       checkpoint_interval: 1000,
@@ -31,6 +41,8 @@ describe('defaults', () => {
       exclude: [],
       read_from: 'beginning',
       parser: 'raw',
+      templates: [],
+      keep_message: false,
       fields: {},
       max_line_bytes: 262_144,
       read_chunk_bytes: 262_144,
@@ -38,6 +50,7 @@ describe('defaults', () => {
       poll_interval: 250,
       fingerprint: 'checksum',
       idle_timeout: 300_000,
+      multiline: null,
     });
   });
 
@@ -54,6 +67,7 @@ describe('defaults', () => {
       compression: 'none',
       fsync: false,
       rotate: null,
+      buffer: { type: 'memory', max_bytes: 16 * 1024 * 1024, when_full: 'block' },
     });
     expect(c.sinks.b).toMatchObject({ rotate: { max_bytes: 10_485_760, max_files: 5 } });
   });

@@ -28,7 +28,7 @@ test.each(examples)('config/%s validates', async (name) => {
 test('file-to-file.yaml resolves units, fields and rotation', async () => {
   const c = await loadConfigFile(join(dir, 'file-to-file.yaml'), { DEPLOY_ENV: 'staging' });
   expect(c.data_dir).toBe('./data');
-  expect(c.batch).toEqual({ max_events: 2000, max_bytes: 2_097_152, timeout: 10 });
+  expect(c.batch).toEqual({ max_events: 2000, max_bytes: 2_097_152, timeout: 10, adaptive: true });
   expect(c.sources.web).toMatchObject({
     exclude: ['/var/log/nginx/*error*'],
     fields: { service: 'web', env: 'staging', tier: 1 },

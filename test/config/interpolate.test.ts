@@ -74,7 +74,7 @@ describe('in a config', () => {
         SINK,
       { N: '50', ON: 'true', B: '2MiB' },
     );
-    expect(c.batch).toEqual({ max_events: 50, timeout: 20, max_bytes: 2_097_152 });
+    expect(c.batch).toEqual({ max_events: 50, timeout: 20, max_bytes: 2_097_152, adaptive: true });
     expect(c.api.enabled).toBe(true);
   });
 

@@ -210,24 +210,77 @@ describe('each problem names its key and line:col', () => {
     ],
     [
       'a sink type that arrives later says so',
-      WEB + 'sinks:\n  up: {type: http, uri: "https://x"}\n',
+      WEB + 'sinks:\n  up: {type: redis, uri: "redis://x"}\n',
       {
         code: 'VES_CONFIG_ENUM',
         path: 'sinks.up.type',
         line: 6,
         col: 14,
-        says: 'arrives with the shipping release',
+        says: 'arrives in a later release',
       },
     ],
     [
-      'a parser that arrives later says so',
-      WEB + '    parser: nginx\n' + SINK,
+      'an unknown parser lists the known ones',
+      WEB + '    parser: ngnix\n' + SINK,
       {
         code: 'VES_CONFIG_ENUM',
         path: 'sources.web.parser',
         line: 5,
         col: 13,
-        says: 'fast-path release',
+        says: 'expected one of raw | json | logfmt | nginx | apache | syslog | template, got "ngnix"; did you mean `nginx`?',
+      },
+    ],
+    [
+      'a template that does not compile points at the item and at the character',
+      WEB + '    parser: template\n    templates:\n      - "{ip} {status:integer}"\n' + SINK,
+      {
+        code: 'VES_CONFIG_TYPE',
+        path: 'sources.web.templates[0]',
+        line: 7,
+        col: 9,
+        says: 'bad template: unknown type `integer`: use string, int, float or timestamp (column 14)\n    {ip} {status:integer}\n                 ^',
+      },
+    ],
+    [
+      'the second template of a list',
+      WEB + '    parser: template\n    templates: ["{a} {b}", "{a"]\n' + SINK,
+      {
+        code: 'VES_CONFIG_TYPE',
+        path: 'sources.web.templates[1]',
+        line: 6,
+        col: 28,
+        says: 'unclosed `{`',
+      },
+    ],
+    [
+      'parser: template needs templates',
+      WEB + '    parser: template\n' + SINK,
+      {
+        code: 'VES_CONFIG_MISSING',
+        path: 'sources.web.templates',
+        says: 'is required with parser: template',
+      },
+    ],
+    [
+      'templates with another parser',
+      WEB + '    parser: nginx\n    templates: ["{a} {b}"]\n' + SINK,
+      {
+        code: 'VES_CONFIG_INVALID',
+        path: 'sources.web.templates',
+        line: 6,
+        col: 5,
+        says: 'is only used with parser: template (this source has parser: nginx)',
+      },
+    ],
+    [
+      "a static field named like one of the parser's fields",
+      WEB + '    parser: nginx\n    fields: {status: up}\n' + SINK,
+      {
+        code: 'VES_CONFIG_INVALID',
+        path: 'sources.web.fields.status',
+        line: 6,
+        col: 14,
+        says: 'the nginx parser writes a field `status` too',
       },
     ],
     [
@@ -317,14 +370,14 @@ describe('each problem names its key and line:col', () => {
       { code: 'VES_CONFIG_INVALID', path: 'sinks', line: 5, col: 1, says: 'no sinks' },
     ],
     [
-      'transforms are not here yet',
-      WEB + SINK + 'transforms:\n  - {type: filter}\n',
+      'a transform of an unknown type',
+      WEB + SINK + 'transforms:\n  - {type: filtr}\n',
       {
-        code: 'VES_CONFIG_INVALID',
-        path: 'transforms[0]',
+        code: 'VES_CONFIG_ENUM',
+        path: 'transforms[0].type',
         line: 8,
-        col: 5,
-        says: 'transforms arrive in a later release',
+        col: 12,
+        says: 'did you mean `filter`?',
       },
     ],
   ])('%s', (_name, text, want) => {

@@ -22,7 +22,21 @@ describe('mapping', () => {
 
   test('batch_size becomes batch.max_events, keeping the other batch keys', () => {
     const c = parse('watch_path: a.log\nbatch_size: 250\nbatch: {timeout: 20ms}\n' + SINK);
-    expect(c.batch).toEqual({ max_events: 250, max_bytes: 1_048_576, timeout: 20 });
+    expect(c.batch).toEqual({ max_events: 250, max_bytes: 1_048_576, timeout: 20, adaptive: true });
+  });
+
+  test('ship_url becomes sinks.ship, an http sink sending ndjson (zstd)', () => {
+    const c = parse('watch_path: a.log\nship_url: ${URL}\n' + SINK, {
+      URL: 'https://c.example/v1/logs',
+    });
+    expect(Object.keys(c.sinks)).toEqual(['ship', 'out']);
+    expect(c.sinks.ship).toMatchObject({
+      type: 'http',
+      uri: 'https://c.example/v1/logs',
+      format: 'ndjson',
+      compression: 'zstd',
+      method: 'POST',
+    });
   });
 
   test('the shorthand keys do not leak into the resolved config', () => {
@@ -52,15 +66,20 @@ describe('errors', () => {
       { code: 'VES_CONFIG_INVALID', path: 'batch_size', line: 4, col: 1, says: 'keep one of them' },
     ],
     [
-      'ship_url until the http sink exists',
-      'watch_path: a.log\nship_url: https://collector.example/v1/logs\n',
+      'ship_url and sinks.ship',
+      'watch_path: a.log\nsinks:\n  ship: {type: stdout}\nship_url: https://collector.example/v1/logs\n',
       {
         code: 'VES_CONFIG_INVALID',
         path: 'ship_url',
-        line: 2,
+        line: 4,
         col: 1,
-        says: 'arrives with the shipping release',
+        says: 'shorthand for `sinks.ship`',
       },
+    ],
+    [
+      'ship_url that is not a URL',
+      'watch_path: a.log\nship_url: collector.example\n',
+      { code: 'VES_CONFIG_TYPE', path: 'sinks.ship.uri', says: 'expected a URL' },
     ],
     [
       'watch_path of the wrong type',

@@ -63,7 +63,12 @@ describe('in a config', () => {
         'batch: {max_bytes: 512KiB, timeout: 1.5s}\n' +
         SINK,
     );
-    expect(c.batch).toEqual({ max_events: 1000, max_bytes: 524_288, timeout: 1500 });
+    expect(c.batch).toEqual({
+      max_events: 1000,
+      max_bytes: 524_288,
+      timeout: 1500,
+      adaptive: true,
+    });
     expect(c.sources.s).toMatchObject({ read_chunk_bytes: 1_048_576, idle_timeout: 3_600_000 });
   });
 });

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { stateDir, watchConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
+import { defaultBufferConfig } from '../../src/sinks/buffer-config.js';
 
 const env = { VES_STATE_DIR: '/state' };
 
@@ -19,7 +20,9 @@ describe('watchConfig', () => {
         read_chunk_bytes: 262_144, // the schema's defaults apply
       }),
     });
-    expect(c.sinks).toEqual({ stdout: { type: 'stdout', encoding: 'ndjson' } });
+    expect(c.sinks).toEqual({
+      stdout: { type: 'stdout', encoding: 'ndjson', buffer: defaultBufferConfig() },
+    });
     expect(c.data_dir).toMatch(/^\/state\/watch-[0-9a-f]{8}$/);
     expect(c.batch.max_events).toBe(1000);
   });
@@ -37,6 +40,14 @@ describe('watchConfig', () => {
     expect(c.sources.watch).toMatchObject({ include: ['/logs/$${X}.log'] });
   });
 
+  test('every parser but template works from the command line', () => {
+    for (const parser of ['raw', 'json', 'logfmt', 'nginx', 'apache', 'syslog']) {
+      expect(watchConfig({ watch: ['a'], parser, env, cwd: '/' }).sources.watch).toMatchObject({
+        parser,
+      });
+    }
+  });
+
   test('dataDir and parser', () => {
     const c = watchConfig({ watch: ['a'], parser: 'raw', dataDir: '/tmp/d', env, cwd: '/' });
     expect(c.data_dir).toBe('/tmp/d');
@@ -45,7 +56,7 @@ describe('watchConfig', () => {
 
   test.each([
     [{ watch: [] }, 'VES_USAGE', '--watch', 'at least one'],
-    [{ watch: ['a'], parser: 'nginx' }, 'VES_CONFIG_ENUM', '--parser', 'fast-path release'],
+    [{ watch: ['a'], parser: 'template' }, 'VES_USAGE', '--parser', 'needs `templates:`'],
     [{ watch: ['a'], parser: 'ngnix' }, 'VES_CONFIG_ENUM', '--parser', 'known: raw'],
   ])('%j fails with %s', (opts, code, path, says) => {
     let err: unknown;

@@ -246,3 +246,99 @@ describe('afterNthNewline', () => {
     expect(afterNthNewline(buf, k, 5)).toBe(want);
   });
 });
+
+describe('adaptive size target', () => {
+  // performance.now() is the rate's clock: fake it with the timers.
+  beforeEach(() => {
+    vi.useRealTimers();
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'],
+    });
+  });
+
+  /** Push blocks of `events` every `everyMs` for `forMs`. */
+  function feed(b: Batcher, events: number, everyMs: number, forMs: number): void {
+    for (let t = 0; t < forMs; t += everyMs) {
+      b.push(block('a', events));
+      vi.advanceTimersByTime(everyMs);
+    }
+  }
+
+  test('quiet: each push seals at once, no timeout wait', () => {
+    const { b, batches } = setup({ adaptive: true });
+    b.push(block('a', 1));
+    expect(batches).toHaveLength(1);
+    vi.advanceTimersByTime(2000);
+    b.push(block('b', 1));
+    expect(batches).toHaveLength(2);
+    expect(b.sizeTarget).toBe(1);
+  });
+
+  test('busy: the target follows rate x timeout / 2; batches grow to it', () => {
+    const { b, batches } = setup({ adaptive: true, timeout: 5 });
+    feed(b, 100, 1, 2000); // 100,000 events/s
+    expect(b.observedRate).toBeGreaterThan(90_000);
+    expect(b.observedRate).toBeLessThan(110_000);
+    expect(b.sizeTarget).toBeGreaterThanOrEqual(225); // 100,000 x 5 ms / 2 = 250
+    expect(b.sizeTarget).toBeLessThanOrEqual(275);
+    // Once the rate is known, batches are sealed at the first push reaching the target.
+    const late = batches.slice(-20);
+    for (const x of late) expect(x.events).toBe(Math.ceil(b.sizeTarget / 100) * 100);
+  });
+
+  test('the target stops at max_events', () => {
+    const { b } = setup({ adaptive: true, timeout: 5, max_events: 1000 });
+    feed(b, 1000, 1, 1500); // 1,000,000 events/s: 2,500 wanted
+    expect(b.sizeTarget).toBe(1000);
+  });
+
+  test('a chunk that carries a timeout of lines seals at once (a busy file read every 5 ms)', () => {
+    const { b, batches } = setup({ adaptive: true, timeout: 5 });
+    feed(b, 500, 5, 2000); // 100,000 events/s in chunks of 500: target ~250
+    const n = batches.length;
+    b.push(block('z', 450)); // a little smaller than average: still no wait
+    expect(batches).toHaveLength(n + 1);
+  });
+
+  test('an odd close pair (one append read in two pieces) does not make the second wait', () => {
+    const { b, batches } = setup({ adaptive: true, timeout: 5 });
+    feed(b, 800, 8, 2000); // 100,000 events/s, one push every 8 ms: fewer than one a timeout
+    b.push(block('first', 700));
+    vi.advanceTimersByTime(1);
+    const n = batches.length;
+    b.push(block('rest', 30)); // 1 ms after the last push, far below the rate target
+    expect(batches).toHaveLength(n + 1);
+  });
+
+  test('the target never splits a block; the timeout still bounds a small batch', () => {
+    const { b, batches } = setup({ adaptive: true, timeout: 5 });
+    feed(b, 100, 1, 2000);
+    b.flush();
+    const n = batches.length;
+    b.push(block('big', 700)); // above the ~250 target, below max_events: one batch, whole
+    expect(batches).toHaveLength(n + 1);
+    expect(batches[n].events).toBe(700);
+    b.push(block('small', 10)); // below the target: waits for the timeout, no longer
+    expect(batches).toHaveLength(n + 1);
+    vi.advanceTimersByTime(5);
+    expect(batches).toHaveLength(n + 2);
+  });
+
+  test('after an idle spell the first line ships at once', () => {
+    const { b, batches } = setup({ adaptive: true, timeout: 5 });
+    feed(b, 100, 1, 2000);
+    b.flush();
+    vi.advanceTimersByTime(3000);
+    const n = batches.length;
+    b.push(block('after', 1));
+    expect(batches).toHaveLength(n + 1);
+    expect(b.sizeTarget).toBe(1);
+  });
+
+  test('adaptive: false (or absent) keeps max_events', () => {
+    const { b, batches } = setup({ adaptive: false });
+    b.push(block('a', 1));
+    expect(batches).toHaveLength(0);
+    expect(b.sizeTarget).toBe(1000);
+  });
+});

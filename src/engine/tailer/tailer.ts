@@ -326,6 +326,18 @@ export class Tailer {
       if (f !== undefined) this.requestCheck(f);
       return;
     }
+    if (ev === 'change' && f.fh !== null && !f.orphan) {
+      // More bytes in a file we hold open. A rotation or truncation comes with its own events
+      // (or the poll), so this needs an fstat, not a stat of the path. And a file read less than
+      // CHASE_MS ago waits for the chase: a writer that writes line by line sends an event per
+      // write (fs.watch passes each one on), which must not become a read per line.
+      if (performance.now() - f.lastDataAt < CHASE_MS) this.chase(f);
+      else {
+        f.needsSize = true;
+        this.schedule(f);
+      }
+      return;
+    }
     this.requestCheck(f);
   }
 

@@ -12,6 +12,7 @@ import {
   type Schema,
 } from '../../config/schema.js';
 import type { FileSinkConfig } from '../../config/types.js';
+import { bufferSchema } from '../buffer-config.js';
 
 export const schema: Schema<FileSinkConfig> = object(
   {
@@ -42,6 +43,7 @@ export const schema: Schema<FileSinkConfig> = object(
         { doc: 'Rotate the output by size: null (never) or {max_bytes, max_files}.' },
       ),
     ),
+    buffer: bufferSchema,
   },
   { doc: 'Appends events to a local file.' },
 );

@@ -3,6 +3,7 @@
 
 import { object, oneOf, type Schema } from '../../config/schema.js';
 import type { StdoutSinkConfig } from '../../config/types.js';
+import { bufferSchema } from '../buffer-config.js';
 
 export const schema: Schema<StdoutSinkConfig> = object(
   {
@@ -11,6 +12,7 @@ export const schema: Schema<StdoutSinkConfig> = object(
       default: 'ndjson',
       doc: 'ndjson: one JSON object per line; raw: the original lines.',
     }),
+    buffer: bufferSchema,
   },
   { doc: 'Writes events to standard output.' },
 );

@@ -6,7 +6,11 @@ import { performance } from 'node:perf_hooks';
 import type { FileSourceConfig } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
 import { Tailer } from '../../engine/tailer/index.js';
-import type { Source, SourceContext } from '../../pipeline/types.js';
+import type { LineChunk, Source, SourceContext } from '../../pipeline/types.js';
+import { MultilineAggregator } from '../multiline.js';
+
+/** 10 ms: the multiline timeout check never runs more often than this. */
+const MIN_MULTILINE_TICK_MS = 10;
 
 export async function build(config: FileSourceConfig, ctx: SourceContext): Promise<Source> {
   if (config.include.length === 0) {
@@ -18,7 +22,11 @@ export async function build(config: FileSourceConfig, ctx: SourceContext): Promi
   }
   const sourceId = ctx.id;
   const store = ctx.checkpoints;
-  const emit = ctx.emit;
+  // With multiline, chunks pass through the per-file aggregator, which holds each file's last
+  // event (and its mark) until the next start line or the timeout.
+  const ml = config.multiline ? new MultilineAggregator(config.multiline, ctx.emit) : null;
+  const emit = ml === null ? ctx.emit : (chunk: LineChunk) => ml.push(chunk);
+  let mlTimer: NodeJS.Timeout | null = null;
   const tailer = new Tailer({
     include: config.include,
     exclude: config.exclude,
@@ -50,11 +58,23 @@ export async function build(config: FileSourceConfig, ctx: SourceContext): Promi
     },
   });
   return {
-    start: () => tailer.start(),
+    start: async () => {
+      if (ml !== null && config.multiline) {
+        // Half the timeout: a held event leaves at most 1.5 x timeout after its last line.
+        const every = Math.max(MIN_MULTILINE_TICK_MS, config.multiline.timeout / 2);
+        mlTimer = setInterval(() => ml.flushIdle(performance.now()), every);
+        mlTimer.unref();
+      }
+      await tailer.start();
+    },
     pause: () => tailer.pause(),
     resume: () => tailer.resume(),
     // Partial lines are not flushed at stop: the checkpoint is before them, so they are read
-    // whole once their writer finishes them (flushing would split them in two).
-    stop: () => tailer.stop(),
+    // whole once their writer finishes them (flushing would split them in two). Held multiline
+    // events neither: their marks were held back, so they are read again whole.
+    stop: () => {
+      if (mlTimer !== null) clearInterval(mlTimer);
+      return tailer.stop();
+    },
   };
 }

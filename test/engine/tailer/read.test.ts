@@ -1,4 +1,4 @@
-import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { checksumKey } from '../../../src/engine/tailer/fingerprint.js';
@@ -83,6 +83,31 @@ describe('tailer: reading', () => {
     await appendFile(path.join(sub, 'x.log'), 'y\n');
     await waitFor(() => t.lines.length === 2);
     expect(t.lines).toEqual(['x', 'y']);
+  });
+
+  test('a watched directory removed and made again is watched again', async () => {
+    const sub = path.join(dir(), 'logs');
+    await mkdir(sub);
+    await writeFile(path.join(sub, 'a.log'), 'a\n');
+    // No poll: only the directory's events (and the rescan's walk) find new lines.
+    const t = tail({
+      include: [path.join(sub, '*.log')],
+      rescanIntervalMs: 50,
+      pollIntervalMs: 60_000,
+    });
+    await t.tailer.start();
+    await waitFor(() => t.lines.length === 1, { what: 'the first file' });
+    await rm(sub, { recursive: true });
+    await waitFor(() => t.logs.some((r) => /directory removed or replaced/.test(r.msg)), {
+      what: 'the watch noticed it is dead',
+    });
+    await mkdir(sub);
+    await writeFile(path.join(sub, 'b.log'), 'b\n');
+    await waitFor(() => t.lines.length === 2, { what: 'the file in the new directory' });
+    await new Promise((r) => setTimeout(r, 100)); // the rescan has watched the new directory
+    await appendFile(path.join(sub, 'b.log'), 'c\n');
+    await waitFor(() => t.lines.length === 3, { what: 'a line appended: an event' });
+    expect(t.lines).toEqual(['a', 'b', 'c']);
   });
 
   test('read_from end: existing files start at their end, appended lines arrive', async () => {

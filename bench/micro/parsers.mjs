@@ -6,6 +6,7 @@
 //
 //   node bench/micro/parsers.mjs [--lines 500000] [--chunk 262144] [--runs 7]
 //                                [--only nginx,json]   (a comma list of the rows below)
+//                                [--keep-message]      (sources with keep_message: true)
 //
 // Rows: raw, nginx, apache, template (the nginx combined format as a user template), json,
 // logfmt, syslog5424, syslog3164. The TypeScript is bundled on the fly with esbuild (a
@@ -162,7 +163,11 @@ function chunksOf(corpus) {
 
 const cache = new Map();
 const want = { ndjson: true, raw: false };
-const settings = { host: 'web-01', fields: { service: 'web', env: 'prod' } };
+const settings = {
+  host: 'web-01',
+  fields: { service: 'web', env: 'prod' },
+  keepMessage: process.argv.includes('--keep-message'),
+};
 const cpu = cpus()[0]?.model ?? 'unknown cpu';
 /** CPU ns of the raw row, when it ran: each parser's cost is also shown as a multiple of it. */
 let rawCpu = null;

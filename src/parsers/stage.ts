@@ -12,7 +12,7 @@ import {
 import type { FieldValue } from '../config/types.js';
 import type { Block, LineChunk, Wants } from '../pipeline/types.js';
 import { Captures, type Parser } from './captures.js';
-import { countParseErrors, encodeEvents, type EncodeParts } from './encode.js';
+import { countParseErrors, encodeEvents, type EncodeParts, FIRST_RATIO } from './encode.js';
 import { IsoWriter } from './time.js';
 
 const SOURCE = Buffer.from(',"source":', 'latin1');
@@ -47,6 +47,7 @@ export class ParseStage {
       keys,
       maxKey: keys.bytes.reduce((m, k) => Math.max(m, k.length), 0),
       iso: new IsoWriter(),
+      ratio: FIRST_RATIO,
     };
   }
 

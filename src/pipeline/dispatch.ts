@@ -6,12 +6,14 @@
 // thread's event-loop utilisation (perf_hooks) and the share of it spent parsing: above
 // START_ELU busy, of which at least MIN_PARSE_SHARE parsing, it starts cores-1 workers (at
 // least 1). (A main thread busy with reads and writes, as in a raw passthrough, gains nothing
-// from workers but the copies to and from them.) With workers running it adds up what inline parsing would cost (the main thread's
-// utilisation + the workers' parse time, as a fraction of one core); after QUIET_TICKS seconds
-// in a row below STOP_LOAD it goes back inline and stops them. Going back, rather than keeping
-// them, gives back their memory (a V8 isolate, the bundle and 6 MiB of rings each: ~25 MB) on
-// hosts whose load comes in bursts (a nightly catch-up, a traffic peak); the minute of quiet and
-// the gap between the two thresholds keep it from flapping, and starting again costs ~50 ms.
+// from workers but the copies to and from them.) With workers running it adds up what inline
+// parsing would cost (the main thread's utilisation + the workers' parse time, as a fraction of
+// one core); after QUIET_TICKS seconds in a row below STOP_LOAD it goes back inline and stops
+// them. Going back, rather than keeping
+// them, gives back their memory (a V8 isolate, the bundle and 5 MiB of rings each: +16 MB RSS
+// idle, more busy) on hosts whose load comes in bursts (a nightly catch-up, a traffic peak); the
+// minute of quiet and the gap between the two thresholds keep it from flapping, and starting
+// again costs ~50 ms.
 
 import { availableParallelism } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';

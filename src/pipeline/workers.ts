@@ -14,8 +14,9 @@
 //   slots:  ... | 17 sent | 18 back | 19 sent | 20 back | (free) ...     slot = seq & mask
 //                  ^ worker 0 still has 17; 18 waits behind it
 //
-// The window is bounded by the rings (a chunk in flight takes room in one) and by the pipeline's
-// in-flight bound (pendingBytes counts it), and doubles when full.
+// The window is bounded in bytes (WINDOW_RINGS: above it the pipeline pauses its sources) and
+// by the pipeline's in-flight bound (pendingBytes counts toward both); its slot arrays double
+// when the chunks in it outnumber them.
 //
 // When no worker has room (or a chunk is too big for a ring), the main thread parses the chunk
 // itself into its slot: with one worker on two cores the main thread's spare time is not lost,
@@ -75,8 +76,8 @@ import {
 /**
  * 1 MiB per worker for chunks: 3-4 default reads (256 KiB) queued keep a worker busy while the
  * main thread reads (and parses when the ring is full); a deeper queue only adds latency (each
- * queued read is ~4 ms of nginx parsing) and memory. Records of up to 512 KiB fit: a read plus
- * a carried partial line of max_line_bytes (256 KiB); bigger chunks are parsed on the main thread.
+ * queued read is ~4 ms of nginx parsing) and memory. A record holds up to half of it: a read
+ * with a carried partial line of up to ~250 KiB; bigger chunks are parsed on the main thread.
  */
 const CHUNK_RING_BYTES = 1024 * 1024;
 /**
@@ -86,8 +87,8 @@ const CHUNK_RING_BYTES = 1024 * 1024;
 const BLOCK_RING_BYTES = 4 * 1024 * 1024;
 /**
  * Input bytes the window may hold per worker before the sources pause: two chunk rings' worth
- * keeps a worker (and the main thread helping) busy; more only adds latency and memory (a
- * catch-up reached 300-500 ms handoff p99 and +100 MB RSS with the 16 MiB pipeline bound alone).
+ * keeps a worker (and the main thread helping) busy; more only adds queueing latency and memory
+ * (with the 16 MiB pipeline bound alone a catch-up's handoff p99 reached 300-500 ms).
  */
 const WINDOW_RINGS = 2;
 /** 64 slots to start the reorder window with; it doubles when full. */

@@ -106,6 +106,21 @@ describe('nginx combined vs a regex reference', () => {
     }
     expect(matched).toBeGreaterThan(3000);
   });
+
+  test('with and without keep_message the fields are the same (two copy paths), seed 6', () => {
+    const rnd = prng(6);
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) lines.push(line(rnd));
+    const without = encode('nginx', lines).events;
+    const kept = encode('nginx', lines, { keepMessage: true }).events;
+    for (let i = 0; i < lines.length; i++) {
+      const { message, ...rest } = kept[i];
+      expect(message).toBe(lines[i]);
+      const { message: m2, ...rest2 } = without[i];
+      if (m2 !== undefined) expect(m2).toBe(lines[i]); // unmapped text or no match
+      expect(rest2, lines[i]).toStrictEqual(rest);
+    }
+  });
 });
 
 describe('json vs JSON.parse', () => {

@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { lineCounter, procUsage } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -32,40 +33,6 @@ const parser = opt('parser', 'raw');
 const runs = Number(opt('runs', '3'));
 const viaWatch = args.includes('--watch');
 const bin = resolve('dist/ves-log-collector.cjs');
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
-
-/** utime+stime in seconds and VmHWM (peak RSS) in MB of a live process. */
-function procUsage(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuS = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuS, peakRssMb: hwm ? Number(hwm[1]) / 1024 : NaN };
-}
-
-/** Counts newlines as the output grows, reading only the new bytes (the bench must not steal
- *  the agent's CPU by re-reading a 200 MB file every poll). */
-function lineCounter(path) {
-  let fd = -1;
-  let pos = 0;
-  let n = 0;
-  const buf = Buffer.allocUnsafe(4 << 20);
-  return {
-    count() {
-      if (fd === -1) {
-        if (!existsSync(path)) return 0;
-        fd = openSync(path, 'r');
-      }
-      for (;;) {
-        const got = readSync(fd, buf, 0, buf.length, pos);
-        if (got === 0) return n;
-        pos += got;
-        for (let i = buf.indexOf(10); i !== -1 && i < got; i = buf.indexOf(10, i + 1)) n++;
-      }
-    },
-    close: () => fd !== -1 && closeSync(fd),
-  };
-}
 
 async function runOnce(dir, corpus, i) {
   const out = join(dir, `out-${i}.ndjson`);

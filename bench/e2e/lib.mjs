@@ -1,0 +1,43 @@
+// Shared by the bench/e2e programs: /proc readings of the agent process and an incremental
+// line counter for its output.
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
+
+export /** utime+stime (s), VmHWM and VmRSS (MB) of a live process, every thread included. */
+function procUsage(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return {
+    cpuS,
+    peakRssMb: kb('VmHWM'),
+    rssMb: kb('VmRSS'),
+    threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1]),
+  };
+}
+
+/** Counts newlines as the output grows, reading only the new bytes. */
+export function lineCounter(path) {
+  let fd = -1;
+  let pos = 0;
+  let n = 0;
+  const buf = Buffer.allocUnsafe(4 << 20);
+  return {
+    count() {
+      if (fd === -1) {
+        if (!existsSync(path)) return 0;
+        fd = openSync(path, 'r');
+      }
+      for (;;) {
+        const got = readSync(fd, buf, 0, buf.length, pos);
+        if (got === 0) return n;
+        pos += got;
+        for (let i = buf.indexOf(10); i !== -1 && i < got; i = buf.indexOf(10, i + 1)) n++;
+      }
+    },
+    close: () => fd !== -1 && closeSync(fd),
+  };
+}

@@ -20,9 +20,11 @@ export interface HttpAgentOptions {
   checkpointInterval?: string;
   /** More top-level YAML (e.g. `api: {...}`). */
   extra?: string;
+  /** File name in `dir`. Default agent.yaml. */
+  file?: string;
 }
 
-/** Writes `<dir>/agent.yaml`: file sources -> one http sink (ndjson, uncompressed) -> `uri`. */
+/** Writes `<dir>/agent.yaml` (or `file`): file sources -> one http sink (ndjson, uncompressed) -> `uri`. */
 export async function httpAgentConfig(dir: string, o: HttpAgentOptions): Promise<string> {
   const sources = Object.entries(o.sources)
     .map(
@@ -33,7 +35,7 @@ export async function httpAgentConfig(dir: string, o: HttpAgentOptions): Promise
     poll_interval: 50ms`,
     )
     .join('\n');
-  const path = join(dir, 'agent.yaml');
+  const path = join(dir, o.file ?? 'agent.yaml');
   await writeFile(
     path,
     `data_dir: ${o.dataDir ?? join(dir, 'data')}

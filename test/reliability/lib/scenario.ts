@@ -126,3 +126,8 @@ export function mountTmpfs(dir: string, size: string): (() => void) | null {
     }
   };
 }
+
+/** Grows (or shrinks) a tmpfs mounted by mountTmpfs: the test's "free some space". */
+export function resizeTmpfs(dir: string, size: string): void {
+  execFileSync('mount', ['-o', `remount,size=${size}`, dir], { stdio: 'pipe' });
+}

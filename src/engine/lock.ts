@@ -35,7 +35,16 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     throw dataDirError(abs, err);
   }
   if (heldHere.has(abs)) throw lockedError(abs, process.pid);
+  try {
+    return await acquire(abs, lockPath);
+  } catch (err) {
+    // A full disk (ENOSPC writing the pid or the takeover guard) or EIO is about data_dir, not
+    // a bug: say so (test/reliability/disk-trouble.test.ts restarts an agent on a full tmpfs).
+    throw err instanceof VesError ? err : dataDirError(abs, err);
+  }
+}
 
+async function acquire(abs: string, lockPath: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (await tryCreate(lockPath, abs)) {
       heldHere.add(abs);
@@ -73,9 +82,13 @@ async function tryCreate(lockPath: string, dir: string): Promise<boolean> {
   }
   try {
     await fh.writeFile(`${process.pid}\n`, 'utf8');
-  } finally {
-    await fh.close();
+  } catch (err) {
+    // Do not leave an empty lock behind: the next start would wait for a pid that never comes.
+    await fh.close().catch(() => undefined);
+    await unlink(lockPath).catch(() => undefined);
+    throw err;
   }
+  await fh.close();
   return true;
 }
 
@@ -178,7 +191,7 @@ function lockedError(dir: string, pid: number): VesError {
 function dataDirError(dir: string, err: unknown): VesError {
   return new VesError(
     'VES_DATA_DIR',
-    `cannot create or write data_dir ${dir}: ${(err as Error).message}; set data_dir to a writable directory`,
+    `cannot create or write data_dir ${dir}: ${(err as Error).message}; set data_dir to a writable directory with free space`,
     EXIT_USAGE,
     { cause: err },
   );

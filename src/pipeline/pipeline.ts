@@ -308,7 +308,14 @@ export class Pipeline {
     await this.dispatcher?.close();
     this.batcher?.close();
     await Promise.all(this.runners.map((r) => r.close()));
-    if (this.closeCheckpoints) await this.closeCheckpoints();
+    // The last checkpoint write can fail (a full disk): say so and still release the lock. It
+    // must not escape: an error here used to crash the stop with an unhandled rejection.
+    await this.closeCheckpoints?.().catch((err: Error) =>
+      this.opts.log.error(
+        `${err.message}; the next start resumes from the last checkpoint written (lines after it are sent again)`,
+        { code: 'VES_DATA_DIR' },
+      ),
+    );
     if (this.unlock) await this.unlock();
   }
 }

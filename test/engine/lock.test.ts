@@ -89,6 +89,18 @@ describe('lockDataDir', () => {
     await expect(lockDataDir(join(file, 'data'))).rejects.toMatchObject({ code: 'VES_DATA_DIR' });
   });
 
+  test('a lock that cannot be read or written (here a directory): VES_DATA_DIR, not an internal error', async () => {
+    // A full disk fails the same calls with ENOSPC (test/reliability/disk-trouble.test.ts): the
+    // raw error used to escape and end the agent as VES_INTERNAL with a stack trace.
+    const dir = tmp();
+    await mkdir(join(dir, LOCK_FILE));
+    await expect(lockDataDir(dir)).rejects.toMatchObject({
+      code: 'VES_DATA_DIR',
+      exitCode: 2,
+      message: expect.stringContaining('free space'),
+    });
+  });
+
   test('two agents racing for a stale lock: exactly one wins', async () => {
     const dir = tmp();
     await mkdir(dir, { recursive: true });

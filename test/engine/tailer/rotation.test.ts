@@ -128,6 +128,35 @@ describe('tailer: rotation, truncation, deletion', () => {
     );
   });
 
+  test('copytruncate, lines written between the copy and the truncate read: the copy is not read again', async () => {
+    // test/reliability/rotation.test.ts found it: the copy is shorter than what was read of its
+    // original, and was read again from 0 (every line of the file twice).
+    const p = path.join(dir(), 'app.log');
+    await writeFile(p, numbered('before', 0, 100));
+    const t = tail({ include: [path.join(dir(), 'app.log*')] });
+    await t.tailer.start();
+    await waitFor(() => t.lines.length === 100);
+    await copyFile(p, p + '.1');
+    await appendFile(p, numbered('window', 0, 10)); // the writer goes on during the copy
+    await waitFor(() => t.lines.length === 110, { what: 'the lines after the copy' });
+    await truncate(p, 0);
+    await appendFile(p, numbered('after', 0, 20));
+    await waitFor(() => t.lines.length >= 130, { what: 'lines after the truncation' });
+    await waitFor(() => t.tailer.stats().shadowed === 0 && t.tailer.stats().files === 2, {
+      what: 'the copy to be followed',
+    });
+    await appendFile(p + '.1', 'appended-to-copy\n');
+    await waitFor(() => t.lines.length >= 131, { what: 'the line appended to the copy' });
+    expect(t.lines.sort()).toEqual(
+      [
+        ...range('before', 0, 100),
+        ...range('window', 0, 10),
+        ...range('after', 0, 20),
+        'appended-to-copy',
+      ].sort(),
+    );
+  });
+
   test('copytruncate with device_and_inode: same key, marks start again at 0', async () => {
     const p = path.join(dir(), 'app.log');
     await writeFile(p, numbered('before', 0, 10));

@@ -11,12 +11,12 @@
 //   npm run build && node bench/e2e/workers.mjs [--lines 1000000] [--runs 3]
 //       [--work raw>raw,raw>ndjson,nginx>ndjson] [--workers 0,1,2,auto]
 //       [--rate 100000] [--seconds 10] [--tick-ms 10] [--steady-workers 0,auto]
-//       [--no-catchup] [--no-steady]
+//       [--no-catchup] [--no-steady] [--bin dist/ves-log-collector.cjs]
 //
 // --tick-ms: the steady writer appends what is owed every this many ms (10: 100 appends of
 // 1,000 lines a second; 1: ~1,000 small appends, closer to a server writing line by line).
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { lineCounter, machineLine, nginxCorpus, procUsage, untilLinesOut } from './lib.mjs';
@@ -34,7 +34,7 @@ const rate = Number(opt('rate', '100000'));
 const seconds = Number(opt('seconds', '10'));
 const steadyWorkers = opt('steady-workers', '0,auto').split(',');
 const tickMs = Number(opt('tick-ms', '10'));
-const bin = resolve('dist/ves-log-collector.cjs');
+const bin = resolve(opt('bin', 'dist/ves-log-collector.cjs'));
 
 /** Starts the agent with a config; resolves the admin API's URL once it logged it. */
 async function startAgent(dir, name, { input, parser, encoding, workers }) {
@@ -105,7 +105,11 @@ async function catchUp(dir, corpus, work, workers, i) {
 }
 
 async function steady(dir, pool, workers) {
-  const input = join(dir, `steady-${workers}.log`);
+  // The log in a directory of its own, as in /var/log/nginx: the agent's output, checkpoints and
+  // config sit elsewhere, so their writes are not events in the directory the agent watches.
+  const logs = join(dir, `steady-${workers}`);
+  mkdirSync(logs);
+  const input = join(logs, 'access.log');
   writeFileSync(input, '');
   const a = await startAgent(dir, `s-${workers}`, {
     input,

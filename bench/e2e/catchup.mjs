@@ -6,21 +6,11 @@
 //   npm run build && node bench/e2e/catchup.mjs [--lines 1000000] [--encoding ndjson|raw]
 //                                                [--parser raw] [--runs 3] [--watch]
 // --watch runs `ves-log-collector --watch FILE > out` (stdout sink) instead of a config file.
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  openSync,
-  closeSync,
-} from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { lineCounter, procUsage } from './lib.mjs';
+import { machineLine, nginxCorpus, untilLinesOut } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -37,6 +27,7 @@ const bin = resolve('dist/ves-log-collector.cjs');
 async function runOnce(dir, corpus, i) {
   const out = join(dir, `out-${i}.ndjson`);
   const dataDir = join(dir, `data-${i}`);
+  const t0 = performance.now();
   let child;
   if (viaWatch) {
     const fd = openSync(out, 'w');
@@ -64,42 +55,18 @@ sinks:
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
-  const t0 = performance.now();
-  let last = { cpuS: 0, peakRssMb: 0 };
-  const counter = lineCounter(out);
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 20));
-    last = procUsage(child.pid);
-    if (counter.count() >= lines) break;
-    if (performance.now() - t0 > 300_000) throw new Error('no catch-up within 300 s');
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const usage = procUsage(child.pid);
-  counter.close();
+  const r = await untilLinesOut(child.pid, out, lines, t0);
   child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await new Promise((res) => child.once('exit', res));
   rmSync(out, { force: true });
-  return { seconds, cpuS: usage.cpuS, peakRssMb: Math.max(usage.peakRssMb, last.peakRssMb) };
+  return r;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ves-catchup-'));
 try {
   const corpus = join(dir, 'access.log');
-  const gen = spawnSync(process.execPath, [
-    bin,
-    'generate',
-    '--lines',
-    String(lines),
-    '--out',
-    corpus,
-  ]);
-  if (gen.status !== 0) throw new Error(`generate failed: ${gen.stderr}`);
-  readFileSync(corpus); // page-cache it, as the reference figures were taken
-  const mb = statSync(corpus).size / 1e6;
-  const c = cpus();
-  console.log(
-    `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
-  );
+  const { mb } = nginxCorpus(corpus, lines);
+  console.log(machineLine());
   console.log(
     `work: ${lines} nginx lines (${mb.toFixed(0)} MB, page-cached), parser ${parser}, ${viaWatch ? '--watch > file' : `file sink, encoding ${encoding}`}`,
   );

@@ -1,6 +1,8 @@
-// Shared by the bench/e2e programs: /proc readings of the agent process and an incremental
-// line counter for its output.
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+// Shared by the bench/e2e programs: the corpus, the machine line, /proc readings of a process,
+// an incremental line counter for its output, and a run-until-every-line-is-out loop.
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { generateNginx } from '../../scripts/gen-nginx.mjs';
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
@@ -40,4 +42,51 @@ export function lineCounter(path) {
     },
     close: () => fd !== -1 && closeSync(fd),
   };
+}
+
+/** The machine, for every printed result: CPU model and count, memory, node, load average. */
+export function machineLine() {
+  const c = cpus();
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  return `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${load}`;
+}
+
+/**
+ * Generates the seeded nginx corpus (scripts/gen-nginx.mjs) and reads it once so that every
+ * run reads it from the page cache, as the reference figures were taken. Returns the bytes.
+ */
+export function nginxCorpus(path, lines, seed = 1) {
+  generateNginx({ lines, seed, out: path });
+  const text = readFileSync(path);
+  return { text, mb: statSync(path).size / 1e6 };
+}
+
+/**
+ * Polls a running process until its output file holds `lines` lines; returns the wall time from
+ * `t0` (ms, performance.now()) and the process's CPU seconds and peak RSS at that moment. The
+ * process is left running: the caller stops it (its CPU after the last line is not counted).
+ */
+export async function untilLinesOut(pid, out, lines, t0, timeoutMs = 300_000) {
+  const counter = lineCounter(out);
+  let last = procUsage(pid);
+  try {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      last = procUsage(pid);
+      if (counter.count() >= lines) break;
+      if (performance.now() - t0 > timeoutMs)
+        throw new Error(`${out}: ${counter.count()}/${lines} lines after ${timeoutMs / 1000} s`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const usage = procUsage(pid);
+    return {
+      seconds,
+      cpuS: usage.cpuS,
+      peakRssMb: Math.max(usage.peakRssMb, last.peakRssMb),
+    };
+  } finally {
+    counter.close();
+  }
 }

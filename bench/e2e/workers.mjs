@@ -11,26 +11,15 @@
 //   npm run build && node bench/e2e/workers.mjs [--lines 1000000] [--runs 3]
 //       [--work raw>raw,raw>ndjson,nginx>ndjson] [--workers 0,1,2,auto]
 //       [--rate 100000] [--seconds 10] [--tick-ms 10] [--steady-workers 0,auto]
-//       [--no-catchup] [--no-steady]
+//       [--no-catchup] [--no-steady] [--bin dist/ves-log-collector.cjs]
 //
 // --tick-ms: the steady writer appends what is owed every this many ms (10: 100 appends of
 // 1,000 lines a second; 1: ~1,000 small appends, closer to a server writing line by line).
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { lineCounter, procUsage } from './lib.mjs';
+import { lineCounter, machineLine, nginxCorpus, procUsage, untilLinesOut } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -45,7 +34,7 @@ const rate = Number(opt('rate', '100000'));
 const seconds = Number(opt('seconds', '10'));
 const steadyWorkers = opt('steady-workers', '0,auto').split(',');
 const tickMs = Number(opt('tick-ms', '10'));
-const bin = resolve('dist/ves-log-collector.cjs');
+const bin = resolve(opt('bin', 'dist/ves-log-collector.cjs'));
 
 /** Starts the agent with a config; resolves the admin API's URL once it logged it. */
 async function startAgent(dir, name, { input, parser, encoding, workers }) {
@@ -108,32 +97,19 @@ async function catchUp(dir, corpus, work, workers, i) {
     encoding,
     workers,
   });
-  const t0 = performance.now();
-  const counter = lineCounter(a.out);
-  let last = procUsage(a.child.pid);
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 20));
-    last = procUsage(a.child.pid);
-    if (counter.count() >= lines) break;
-    if (performance.now() - t0 > 300_000) throw new Error('no catch-up within 300 s');
-  }
-  const s = (performance.now() - t0) / 1000;
-  const usage = procUsage(a.child.pid);
+  const r = await untilLinesOut(a.child.pid, a.out, lines, performance.now());
   const lat = await handoff(a.url);
-  counter.close();
   const started = await stopAgent(a);
   rmSync(a.out, { force: true });
-  return {
-    seconds: s,
-    cpuS: usage.cpuS,
-    peakRssMb: Math.max(usage.peakRssMb, last.peakRssMb),
-    p99: lat?.p99,
-    started,
-  };
+  return { ...r, p99: lat?.p99, started };
 }
 
 async function steady(dir, pool, workers) {
-  const input = join(dir, `steady-${workers}.log`);
+  // The log in a directory of its own, as in /var/log/nginx: the agent's output, checkpoints and
+  // config sit elsewhere, so their writes are not events in the directory the agent watches.
+  const logs = join(dir, `steady-${workers}`);
+  mkdirSync(logs);
+  const input = join(logs, 'access.log');
   writeFileSync(input, '');
   const a = await startAgent(dir, `s-${workers}`, {
     input,
@@ -189,24 +165,8 @@ async function steady(dir, pool, workers) {
 const dir = mkdtempSync(join(tmpdir(), 'ves-workers-'));
 try {
   const corpus = join(dir, 'access.log');
-  const gen = spawnSync(process.execPath, [
-    bin,
-    'generate',
-    '--lines',
-    String(lines),
-    '--out',
-    corpus,
-  ]);
-  if (gen.status !== 0) throw new Error(`generate failed: ${gen.stderr}`);
-  const text = readFileSync(corpus); // page-cache it, as the reference figures were taken
-  const mb = statSync(corpus).size / 1e6;
-  const c = cpus();
-  console.log(
-    `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ` +
-      `load average ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
-  );
+  const { text, mb } = nginxCorpus(corpus, lines);
+  console.log(machineLine());
 
   if (!args.includes('--no-catchup')) {
     console.log(

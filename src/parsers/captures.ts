@@ -91,6 +91,8 @@ export const T_INT = 8;
 export const T_LIT = 9;
 /** RFC 5424 STRUCTURED-DATA [VS, VE), already validated: written as {"sdid":{"param":"v"}}. */
 export const T_SD = 10;
+/** T_ESC plus `\xHH` (nginx, Apache, templates' quoted fields) -> the byte it stands for. */
+export const T_XESC = 11;
 export const T_MASK = 15;
 
 /** Flag on a dynamic key: it would clash with a key the agent writes, so it gets a `_` prefix. */

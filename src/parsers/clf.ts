@@ -11,7 +11,7 @@
 // - `-` is null (nginx and Apache write it for "no value"), except body_bytes_sent, where CLF's
 //   `-` means 0 bytes (Apache `%b`). status and body_bytes_sent are JSON numbers.
 // - A quote ends a quoted field only when it is not backslash-escaped (Apache writes `\"`) and a
-//   space or the line end follows; `\"` and `\\` are decoded, nginx's `\xHH` stays as written.
+//   space or the line end follows; `\"`, `\\` and nginx's `\xHH` are decoded (encode.ts).
 // - remote_user may hold spaces: it ends at the ` [` that opens the time.
 // - Text after the last known field (a custom format's extra variables) is ignored; the whole
 //   line is still the event's `message`, so nothing is lost.
@@ -31,7 +31,6 @@ import {
   type Parser,
   QUOTES,
   REC_STRIDE,
-  T_ESC,
   T_INT,
   T_NULL,
   T_NUM,
@@ -39,6 +38,7 @@ import {
   TMPL,
   TO,
   TYPE,
+  T_XESC,
   VE,
   VS,
 } from './captures.js';
@@ -147,7 +147,7 @@ export class ClfParser implements Parser {
     const rec = cap.rec;
     const finder = this.finder;
     const hasBs = finder.findFar(0x5c, s, e) >= 0;
-    const str = hasBs ? T_ESC : T_STR;
+    const str = hasBs ? T_XESC : T_STR;
     let r = cap.nrec * REC_STRIDE;
 
     // remote_addr SP

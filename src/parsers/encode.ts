@@ -47,6 +47,7 @@ import {
   T_NULL,
   T_NUM,
   T_SD,
+  T_XESC,
   T_STR,
   T_TRUE,
   TMPL,
@@ -393,8 +394,9 @@ function writeValue(
       out[pos++] = 0x22;
       return pos;
     case T_ESC:
+    case T_XESC:
       out[pos++] = 0x22;
-      pos = writeEscaped(buf, vs, ve, out, pos, utf8);
+      pos = writeEscaped(buf, vs, ve, out, pos, utf8, (rec[ro + TYPE] & T_MASK) === T_XESC);
       out[pos++] = 0x22;
       return pos;
     case T_NUM:
@@ -506,8 +508,10 @@ function uEscape(buf: Uint8Array, i: number, e: number): number {
  * A JSON string body of backslash-escaped text (Apache's `\"`, logfmt's quoted values, RFC 5424
  * PARAM-VALUEs). Escapes JSON knows are kept as they are: `\"` `\\` `\/` `\b` `\f` `\n` `\r`
  * `\t` `\uXXXX` (a lone surrogate becomes `\ufffd`, as JSON.stringify(wellFormed) would); `\]`
- * and `\'` are their character, `\v` (Apache) a vertical tab; any other backslash (nginx's
- * `\x22`) is a literal backslash (RFC 5424 6.3.3). The rest goes through writeJsonString.
+ * and `\'` are their character, `\v` (Apache) a vertical tab; with `hex` (T_XESC), `\xHH` (nginx
+ * and Apache write it for `"`, `\`, controls and bytes >= 0x7f) is the byte it stands for; any
+ * other backslash is a literal backslash (RFC 5424 6.3.3: SD values never decode `\xHH`). The
+ * rest goes through writeJsonString.
  */
 export function writeEscaped(
   buf: Uint8Array,
@@ -516,13 +520,15 @@ export function writeEscaped(
   out: Uint8Array,
   pos: number,
   utf8: boolean,
+  hex: boolean,
 ): number {
   let i = s;
   while (i < e) {
     const j = backslashIn(buf, i, e);
     if (j < 0) return writeJsonString(buf, i, e, out, pos, utf8);
     pos = writeJsonString(buf, i, j, out, pos, utf8);
-    const c = j + 1 < e ? buf[j + 1] : -1;
+    let c = j + 1 < e ? buf[j + 1] : -1;
+    if (c === 0x78 && !hex) c = -1; // `\x` is not an escape here: a literal backslash
     switch (c) {
       case 0x22: // "
       case 0x5c: // \
@@ -545,6 +551,34 @@ export function writeEscaped(
         pos = putAscii('\\u000b', out, pos);
         i = j + 2;
         break;
+      case 0x78: {
+        // x: a run of `\xHH` is decoded as one, so an escaped UTF-8 sequence stays one
+        // character; the bytes then go through writeJsonString like any others (`\x22` -> `\"`,
+        // `\x01` -> `\u0001`, a lone `\xA5` -> U+FFFD). 4 input bytes make 1 byte, which makes at
+        // most 6 output bytes: within the jsonStringMaxBytes room of the 4.
+        let k = j;
+        let n = 0;
+        while (k + 4 <= e && buf[k] === 0x5c && buf[k + 1] === 0x78) {
+          const v = (hexVal(buf[k + 2]) << 4) | hexVal(buf[k + 3]);
+          if (v < 0) break;
+          if (n === hexBytes.length) {
+            const grown = new Uint8Array(n * 2);
+            grown.set(hexBytes);
+            hexBytes = grown;
+          }
+          hexBytes[n++] = v;
+          k += 4;
+        }
+        if (n === 0) {
+          out[pos++] = 0x5c; // `\x` without two hex digits: a literal backslash
+          out[pos++] = 0x5c;
+          i = j + 1;
+        } else {
+          pos = writeJsonString(hexBytes, 0, n, out, pos, false);
+          i = k;
+        }
+        break;
+      }
       case 0x75: {
         // u
         const u = uEscape(buf, j, e);
@@ -577,6 +611,9 @@ export function writeEscaped(
   }
   return pos;
 }
+
+/** Bytes of a `\xHH` run being decoded (writeEscaped): grown when a run is longer, never shrunk. */
+let hexBytes = new Uint8Array(256);
 
 function putAscii(s: string, out: Uint8Array, pos: number): number {
   for (let k = 0; k < s.length; k++) out[pos++] = s.charCodeAt(k);
@@ -698,7 +735,7 @@ function quotedEscaped(
   utf8: boolean,
 ): number {
   out[pos++] = 0x22;
-  pos = writeEscaped(buf, s, e, out, pos, utf8);
+  pos = writeEscaped(buf, s, e, out, pos, utf8, false);
   out[pos++] = 0x22;
   return pos;
 }

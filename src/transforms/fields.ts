@@ -29,6 +29,7 @@ import {
   MSG,
   REC_STRIDE,
   T_ESC,
+  T_XESC,
   T_INT,
   T_JSON,
   T_LIT,
@@ -157,7 +158,9 @@ export class FieldReader {
         this.e = ve;
         return (this.kind = V_STR);
       case T_ESC:
-        return this.text(buf, vs, ve);
+        return this.text(buf, vs, ve, false);
+      case T_XESC:
+        return this.text(buf, vs, ve, true);
       case T_NUM:
         this.src = buf;
         this.s = vs;
@@ -205,7 +208,7 @@ export class FieldReader {
   /** A JSON value's bytes: strings decoded, numbers as text, the literals by name. */
   private json(src: Uint8Array, s: number, e: number): number {
     const c = src[s];
-    if (c === 0x22) return this.text(src, s + 1, e - 1);
+    if (c === 0x22) return this.text(src, s + 1, e - 1, false);
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       this.src = src;
       this.s = s;
@@ -219,7 +222,7 @@ export class FieldReader {
   }
 
   /** Backslash-escaped text: as is when it has no backslash, else decoded into the scratch. */
-  private text(src: Uint8Array, s: number, e: number): number {
+  private text(src: Uint8Array, s: number, e: number, hex: boolean): number {
     let b = s;
     while (b < e && src[b] !== 0x5c) b++;
     if (b === e) {
@@ -229,7 +232,7 @@ export class FieldReader {
       return (this.kind = V_STR);
     }
     const out = this.room(e - s);
-    const n = unescapeInto(src, s, e, out);
+    const n = unescapeInto(src, s, e, out, hex);
     this.src = out;
     this.s = 0;
     this.e = n;
@@ -244,10 +247,17 @@ export class FieldReader {
 }
 
 /**
- * Decode `\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t` `\uXXXX` (JSON), `\]` `\'`; any other backslash
- * stays as written (the parsers' T_ESC rule). The result is never longer than the input.
+ * Decode `\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t` `\uXXXX` (JSON), `\]` `\'`, and with `hex` `\xHH`
+ * (nginx; T_XESC); any other backslash stays as written (the parsers' T_ESC rule). The result
+ * is never longer than the input.
  */
-export function unescapeInto(src: Uint8Array, s: number, e: number, out: Uint8Array): number {
+export function unescapeInto(
+  src: Uint8Array,
+  s: number,
+  e: number,
+  out: Uint8Array,
+  hex = false,
+): number {
   let n = 0;
   let i = s;
   while (i < e) {
@@ -282,6 +292,14 @@ export function unescapeInto(src: Uint8Array, s: number, e: number, out: Uint8Ar
       case 0x74:
         r = 9;
         break;
+      case 0x78: {
+        // `\xHH`: the byte itself (4 input bytes make 1)
+        const v = hex && i + 4 <= e ? (hexDigit(src[i + 2]) << 4) | hexDigit(src[i + 3]) : -1;
+        if (v < 0) break;
+        out[n++] = v;
+        i += 4;
+        continue;
+      }
       case 0x75: {
         let cp = hex4(src, i + 2, e);
         if (cp < 0) break;
@@ -313,17 +331,19 @@ function hex4(src: Uint8Array, i: number, e: number): number {
   if (i + 4 > e) return -1;
   let v = 0;
   for (let k = i; k < i + 4; k++) {
-    const c = src[k];
-    const h =
-      c >= 0x30 && c <= 0x39
-        ? c - 0x30
-        : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66
-          ? (c | 0x20) - 0x57
-          : -1;
+    const h = hexDigit(src[k]);
     if (h < 0) return -1;
     v = (v << 4) | h;
   }
   return v;
+}
+
+function hexDigit(c: number): number {
+  return c >= 0x30 && c <= 0x39
+    ? c - 0x30
+    : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66
+      ? (c | 0x20) - 0x57
+      : -1;
 }
 
 /** UTF-8 of cp; `\uXXXX` takes 6 input bytes and makes at most 3 (4 for a 12-byte pair). */

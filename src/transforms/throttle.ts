@@ -1,7 +1,8 @@
 // The `throttle` transform: at most `events_per_second` events per second, per value of `key`
 // (or in all), by token buckets; the excess is dropped and counted. One set of buckets per
-// transform, shared by the sources it applies to (within one thread: with parse workers, each
-// worker limits what it parses).
+// transform, shared by the sources it applies to. The buckets are state across chunks, so the
+// chunks of those sources are always parsed on the main thread, even with parse workers
+// (src/pipeline/workers.ts, "State"): the limit is one and exact, not one per thread.
 //
 // A bucket holds up to events_per_second tokens (one second of burst) and refills at
 // events_per_second per second from the chunk's clock (read once per chunk). Keys are told apart

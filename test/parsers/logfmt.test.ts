@@ -16,6 +16,7 @@ describe('logfmt', () => {
       'msg="hello \\"world\\" \\\\ done\\n" q="a=b c"',
       { msg: 'hello "world" \\ done\n', q: 'a=b c' },
     ],
+    ['\\xHH is not a logfmt escape: kept as written', 'msg="a\\x22b"', { msg: 'a\\x22b' }],
     [
       'a bare key is true',
       'debug level=info verbose',

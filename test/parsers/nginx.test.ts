@@ -83,15 +83,26 @@ describe('nginx', () => {
       { remote_addr: '::1', path: '/health' },
     ],
     [
-      "nginx's \\x22 escape stays as written",
+      "nginx's \\x22 escape is decoded (a quote in the value)",
       '1.2.3.4 - - [23/Nov/2026:12:00:00 +0000] "GET /?q=\\x22hi\\x22 HTTP/1.1" 200 1 "-" "a\\x22b"',
-      { path: '/?q=\\x22hi\\x22', http_user_agent: 'a\\x22b' },
+      { request: 'GET /?q="hi" HTTP/1.1', path: '/?q="hi"', http_user_agent: 'a"b' },
+    ],
+    [
+      "nginx's \\xHH: backslash, a control byte, an escaped UTF-8 sequence, upper and lower case",
+      '1.2.3.4 - - [23/Nov/2026:12:00:00 +0000] "GET /a\\x5Cb HTTP/1.1" 200 1 "-" "c\\x1bd \\xC3\\xA9t\\xc3\\xa9"',
+      { path: '/a\\b', http_user_agent: 'c\u001bd \u00e9t\u00e9' },
+    ],
+    [
+      '\\x without two hex digits stays as written; \\\\x22 is a backslash, then x22',
+      '1.2.3.4 - - [23/Nov/2026:12:00:00 +0000] "GET /\\xZZ HTTP/1.1" 200 1 "-" "a\\\\x22 \\x4"',
+      { path: '/\\xZZ', http_user_agent: 'a\\x22 \\x4' },
     ],
     [
       'a TLS handshake on a plain port: request kept, no method/path/protocol',
       '1.2.3.4 - - [23/Nov/2026:12:00:00 +0000] "\\x16\\x03\\x01\\x00\\xA5\\x01\\x00\\x00" 400 157 "-" "-"',
       {
-        request: '\\x16\\x03\\x01\\x00\\xA5\\x01\\x00\\x00',
+        // decoded: controls escaped, 0xA5 alone (not UTF-8) is U+FFFD
+        request: '\u0016\u0003\u0001\u0000\ufffd\u0001\u0000\u0000',
         method: null,
         path: null,
         protocol: null,
@@ -305,7 +316,7 @@ describe('apache', () => {
     [
       'escaped quotes and backslashes are decoded',
       '127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /q?\\"x\\" HTTP/1.0" 200 1 "-" "Mozilla \\"quoted\\" \\\\ end\\ttab\\vvt\\x01"',
-      { path: '/q?"x"', http_user_agent: 'Mozilla "quoted" \\ end\ttab\u000bvt\\x01' },
+      { path: '/q?"x"', http_user_agent: 'Mozilla "quoted" \\ end\ttab\u000bvt\u0001' },
     ],
     [
       'an escaped quote followed by a space does not end the field',

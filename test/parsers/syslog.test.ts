@@ -93,8 +93,12 @@ describe('RFC 5424', () => {
     ],
     [
       'escaped `]`, `"` and `\\` in PARAM-VALUE; a lone backslash stays',
-      '<14>1 - h a - - [x@1 p="a\\]b\\"c\\\\d" q="C:\\dir" r="" s="]"] m',
-      { structured_data: { 'x@1': { p: 'a]b"c\\d', q: 'C:\\dir', r: '', s: ']' } }, message: 'm' },
+      '<14>1 - h a - - [x@1 p="a\\]b\\"c\\\\d" q="C:\\dir" r="" s="]" t="\\x22"] m',
+      {
+        // RFC 5424 6.3.3: `\x22` is not an escape there (nginx's \xHH is decoded only in CLF)
+        structured_data: { 'x@1': { p: 'a]b"c\\d', q: 'C:\\dir', r: '', s: ']', t: '\\x22' } },
+        message: 'm',
+      },
     ],
     [
       'a repeated PARAM-NAME becomes an array',

@@ -228,6 +228,16 @@ describe('matching', () => {
     }
   });
 
+  test("nginx's \\xHH in a field between quotes is decoded, as by the nginx parser; elsewhere it stays", () => {
+    const line =
+      '1.2.3.4 - - [23/Nov/2026:12:00:00 +0000] "GET /a\\x22b HTTP/1.1" 200 1 "-" "x\\x22y \\xC3\\xA9"';
+    const t = encode('template', [line], T(NGINX)).events[0];
+    expect(t.http_user_agent).toBe('x"y \u00e9');
+    expect(t.http_user_agent).toBe(encode('nginx', [line]).events[0].http_user_agent);
+    // {path} is not between quotes of its own: escapes are not looked for (as with `\"`)
+    expect(t.path).toBe('/a\\x22b');
+  });
+
   test('CRLF and a long line', () => {
     const long = 'x'.repeat(100_000);
     const { events } = encode('template', `a=1 ${long}\r\na=2 y\r\n`, T('a={n:int} {rest}'));

@@ -51,6 +51,15 @@ describe('nginx (fixed keys)', () => {
   });
 });
 
+test('nginx \\xHH escapes are decoded before a filter compares (as the encoder writes them)', () => {
+  const quoted = nginx('/q?a=\\x22b\\x22', 200, 'say \\x22hi\\x22 \\xC3\\xA9');
+  const lines = [quoted, nginx('/', 200)];
+  expect(kept('parser: nginx', '{field: path, equals: \'/q?a="b"\'}', lines)).toEqual([quoted]);
+  expect(kept('parser: nginx', '{field: http_user_agent, equals: \'say "hi" é\'}', lines)).toEqual([
+    quoted,
+  ]);
+});
+
 describe('json (dynamic keys)', () => {
   const lines = [
     '{"level":"info","msg":"up","ms":12,"ok":true}',

@@ -15,9 +15,19 @@
 // so a busy file cannot starve the others (round robin, one chunk per file per turn). Events and
 // timers only set flags on a file and queue it; the loop does the work, so no two operations on
 // one file ever overlap.
+//
+// Synchronous small reads. A file followed at a steady rate is read in small appends, and each
+// was an fstat plus a read through libuv's thread pool: ~90 us of CPU per round trip on this
+// project's 2-core VM (queueing, a thread wake-up, the completion callback), against ~5-10 us for
+// fstatSync/readSync of a page-cached file; at 100 appends/s that was most of the agent's CPU at
+// a steady 100,000 lines/s (bench/RESULTS.md, "Steady load"). So the size check of an open
+// descriptor and a read of at most SYNC_READ_MAX bytes that reaches the known end are done
+// synchronously; reads that leave more behind (catch-up) stay asynchronous, so the copy
+// overlaps with parsing and encoding on the main thread. Only for files the tailer opened
+// itself on a local filesystem (statfs): a stalled network mount must not block the event loop.
 
-import { open as fsOpen, stat, type FileHandle } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { open as fsOpen, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { fstatSync, readSync, type BigIntStats } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../observe/logger.js';
 import { LineSplitter } from '../lines.js';
@@ -116,6 +126,21 @@ const MIN_TICK_MS = 10;
  * lines each, at most 200 fstat+read per second per file.
  */
 const CHASE_MS = 5;
+/**
+ * 512 KiB: the largest read done synchronously (see "Synchronous small reads" above), ~100 us of
+ * copying from the page cache at most; a steady 100,000 lines/s in 10 ms appends is ~170 KB per
+ * read. Reads that leave more behind (a catch-up's) stay asynchronous whatever their size.
+ */
+const SYNC_READ_MAX = 512 * 1024;
+/**
+ * statfs f_type of filesystems where a read may wait on the network (or on a FUSE daemon): their
+ * files are always read asynchronously, so a slow server cannot stall the event loop.
+ * NFS, SMB, CIFS, SMB2, FUSE, Ceph, AFS, Coda, NCP, 9P, GFS2, OCFS2, Lustre.
+ */
+const NETWORK_FS = new Set([
+  0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x00c36400, 0x5346414f, 0x73757245, 0x564c,
+  0x01021997, 0x01161970, 0x7461636f, 0x0bd00bd0,
+]);
 
 /** One followed file: an inode with (usually) an open descriptor and a splitter. */
 class TailedFile {
@@ -144,6 +169,8 @@ class TailedFile {
   needsSize = false;
   /** Waiting in the chase list (see CHASE_MS). */
   chasing = false;
+  /** Small reads and size checks of the descriptor may be synchronous (a local file we opened). */
+  syncIo = false;
   done = false;
   retryAt = 0;
   backoff = 0;
@@ -202,6 +229,8 @@ export class Tailer {
   private readonly shadows = new Set<string>();
   private readonly dupWarned = new Set<string>();
   private readonly retryPaths = new Map<string, PathRetry>();
+  /** statfs verdicts by device: true when reads there may be synchronous (see localFs). */
+  private readonly localDevs = new Map<bigint, boolean>();
 
   private readonly examineQ: (ExamineTask | Barrier)[] = [];
   private readonly examinePending = new Set<string>();
@@ -474,7 +503,9 @@ export class Tailer {
     } else if (f.needsSize) {
       f.needsSize = false;
       if (f.fh !== null) {
-        const size = Number((await f.fh.stat({ bigint: true })).size);
+        const size = f.syncIo
+          ? fstatSync(f.fh.fd).size
+          : Number((await f.fh.stat({ bigint: true })).size);
         if (size < f.splitter.readPos) f.needsCheck = true;
         else f.size = size;
       }
@@ -523,7 +554,13 @@ export class Tailer {
     const carried = sp.carriedBytes;
     let n: number;
     try {
-      n = (await fh.read(buf, carried, want, pos)).bytesRead;
+      // A small read up to the known end (an append being followed) is synchronous: see the
+      // header. Reads that leave more behind are a catch-up's and stay asynchronous, so runs of
+      // synchronous reads of one file are always separated by a timer or an event.
+      n =
+        f.syncIo && want <= SYNC_READ_MAX && pos + want === f.size
+          ? readSync(fh.fd, buf, carried, want, pos)
+          : (await fh.read(buf, carried, want, pos)).bytesRead;
     } catch (err) {
       this.readFailed(f, err);
       return;
@@ -747,6 +784,7 @@ export class Tailer {
         return;
       }
       const f = new TailedFile(p, fh, fst, id, start);
+      f.syncIo = this.opts.openFile === undefined && (await this.localFs(fst.dev, p));
       const onLines = this.opts.onLines;
       f.splitter = new LineSplitter(
         this.opts.maxLineBytes,
@@ -828,6 +866,23 @@ export class Tailer {
     }
     if (startup && this.readFrom === 'end') return tailStart(fh, size);
     return 0;
+  }
+
+  /**
+   * Is `dev` a local filesystem (reads may be synchronous)? One statfs per device, remembered;
+   * anything unknown or failing counts as remote.
+   */
+  private async localFs(dev: bigint, p: string): Promise<boolean> {
+    let local = this.localDevs.get(dev);
+    if (local === undefined) {
+      try {
+        local = !NETWORK_FS.has((await statfs(p)).type >>> 0);
+      } catch {
+        local = false;
+      }
+      this.localDevs.set(dev, local);
+    }
+    return local;
   }
 
   /** An inode-keyed checkpoint is another file's when this inode was born after it was written. */

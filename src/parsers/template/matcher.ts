@@ -33,7 +33,7 @@ import {
   type Parser,
   QUOTES,
   REC_STRIDE,
-  T_ESC,
+  T_XESC,
   T_NULL,
   T_STR,
   TMPL,
@@ -296,14 +296,14 @@ export class TemplateParser implements Parser {
       rec[ro + VE] = ve;
       if (key === MESSAGE) {
         rec[ro + KEY] = KEY_HIDDEN;
-        rec[ro + TYPE] = (flags & QUOTED) !== 0 && hasBs ? T_ESC : T_STR;
+        rec[ro + TYPE] = (flags & QUOTED) !== 0 && hasBs ? T_XESC : T_STR;
         cap.line[i * LINE_STRIDE + MSG] = cap.nrec++;
         continue;
       }
       if (ve - vs === 1 && buf[vs] === 0x2d) {
         rec[ro + TYPE] = T_NULL; // `-`: no value
       } else if (type === CT_STRING || type === CT_TIME) {
-        rec[ro + TYPE] = (flags & QUOTED) !== 0 && hasBs ? T_ESC : T_STR;
+        rec[ro + TYPE] = (flags & QUOTED) !== 0 && hasBs ? T_XESC : T_STR;
         if (type === CT_TIME && cap.time[i] !== cap.time[i]) {
           cap.time[i] = inRange(parseAnyTime(buf, vs, ve, now));
         }

@@ -83,6 +83,11 @@ export const ERROR_CODES = {
   VES_CHECKPOINT_CORRUPT:
     'The checkpoint file is unreadable; it was moved aside and reading resumes safely.',
   VES_SOURCE_READ: 'A source could not read its input (permissions, I/O error).',
+  VES_SOURCE_LISTEN:
+    'A network source cannot listen on its address (port in use, no permission, no such address).',
+  VES_SOURCE_TLS: "A source's TLS files (cert_file, key_file) cannot be read or used.",
+  VES_SOURCE_LIMIT:
+    'A network source hit a bound: connections over max_connections refused, or UDP datagrams dropped while the pipeline was over its bound.',
   VES_SINK_WRITE: 'A sink could not write a batch.',
   VES_SINK_CLOSED:
     "A sink's destination closed for good (stdout's reader went away): the agent stops.",

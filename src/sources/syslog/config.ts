@@ -15,13 +15,7 @@ import {
   type Schema,
 } from '../../config/schema.js';
 import type { SyslogSourceConfig } from '../../config/types.js';
-import {
-  checkParser,
-  keepMessage,
-  parserKey,
-  staticFields,
-  templates,
-} from '../shared-config.js';
+import { checkParser, keepMessage, parserKey, staticFields, templates } from '../shared-config.js';
 
 const tls = nullable(
   object(

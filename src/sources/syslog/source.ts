@@ -250,7 +250,11 @@ class TcpSource implements SyslogSource {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const c of [...this.conns]) {
       // What a paused socket already read from the kernel is still ours to deliver.
-      for (let d = c.socket.read() as Buffer | null; d !== null; d = c.socket.read() as Buffer | null) {
+      for (
+        let d = c.socket.read() as Buffer | null;
+        d !== null;
+        d = c.socket.read() as Buffer | null
+      ) {
         c.decoder.push(d);
       }
       this.release(c);
@@ -258,7 +262,6 @@ class TcpSource implements SyslogSource {
     }
     if (this.bound !== null) await closed;
   }
-
 }
 
 class UdpSource implements SyslogSource {

@@ -31,7 +31,9 @@ function messages(got: Out[]): Array<[string, boolean]> {
     let parts: string[];
     if (o.ends !== null) {
       if (o.ends.length !== o.frames || o.ends[o.ends.length - 1] !== o.buf.length) {
-        throw new Error(`bad ends ${Array.from(o.ends)} for ${o.frames} frames of ${o.buf.length} bytes`);
+        throw new Error(
+          `bad ends ${Array.from(o.ends)} for ${o.frames} frames of ${o.buf.length} bytes`,
+        );
       }
       parts = [];
       let s = 0;
@@ -60,14 +62,30 @@ describe('FrameDecoder: framing', () => {
     ['NUL trailer', ['a\0bb\0'], ['a', 'bb']],
     ['CRLF trailer (the CR stays for the encoder to drop)', ['a\r\nb\r\n'], ['a\r', 'b\r']],
     ['octet counting', ['5 hello6 world!'], ['hello', 'world!']],
-    ['a counted trailing LF is not part of the message', ['6 hello\n7 world\r\n'], ['hello', 'world']],
-    ['an uncounted LF after a counted frame is an empty line', ['5 hello\n5 world\n'], ['hello', 'world']],
+    [
+      'a counted trailing LF is not part of the message',
+      ['6 hello\n7 world\r\n'],
+      ['hello', 'world'],
+    ],
+    [
+      'an uncounted LF after a counted frame is an empty line',
+      ['5 hello\n5 world\n'],
+      ['hello', 'world'],
+    ],
     ['zero-length frame is ignored', ['0 5 hello0 '], ['hello']],
     ['empty lines are ignored', ['\n\n\r\n\0a\n\n'], ['a']],
-    ['mixed framing on one connection', ['5 hello<13>plain\n3 abc<14>x\0'], ['hello', '<13>plain', 'abc', '<14>x']],
+    [
+      'mixed framing on one connection',
+      ['5 hello<13>plain\n3 abc<14>x\0'],
+      ['hello', '<13>plain', 'abc', '<14>x'],
+    ],
     ['digits without a space are a message', ['2024-01-01 up\n123\n'], ['2024-01-01 up', '123']],
     ['11 digits are not a length', ['12345678901 x\n'], ['12345678901 x']],
-    ['garbage before the length: LF-framed up to the next LF', ['xx12 <13>hi\n5 hello'], ['xx12 <13>hi', 'hello']],
+    [
+      'garbage before the length: LF-framed up to the next LF',
+      ['xx12 <13>hi\n5 hello'],
+      ['xx12 <13>hi', 'hello'],
+    ],
     ['a last line without trailer is handed over at the end', ['a\nlast'], ['a', 'last']],
     ['digits only at the end are a message', ['42'], ['42']],
   ])('%s', (_name, parts, want) => {
@@ -253,7 +271,11 @@ describe('FrameDecoder: a frame split across reads at every position', () => {
       }
       const buf = Buffer.from(s, 'latin1');
       const cuts = [rnd(buf.length + 1), rnd(buf.length + 1)].sort((a, b) => a - b);
-      const parts = [buf.subarray(0, cuts[0]), buf.subarray(cuts[0], cuts[1]), buf.subarray(cuts[1])];
+      const parts = [
+        buf.subarray(0, cuts[0]),
+        buf.subarray(cuts[0], cuts[1]),
+        buf.subarray(cuts[1]),
+      ];
       expect(run(parts, max).messages(), `${JSON.stringify(s)} max ${max} cuts ${cuts}`).toEqual(
         want,
       );

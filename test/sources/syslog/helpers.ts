@@ -66,7 +66,8 @@ export function messages(chunks: LineChunk[]): Array<[string, boolean, string]> 
     } else {
       parts.push(...text.split(/(?<=\n)/));
     }
-    if (parts.length !== c.lines) throw new Error(`chunk says ${c.lines} lines, has ${parts.length}`);
+    if (parts.length !== c.lines)
+      throw new Error(`chunk says ${c.lines} lines, has ${parts.length}`);
     for (const p of parts) out.push([p.slice(0, -1), c.truncated, c.path]);
   }
   return out;

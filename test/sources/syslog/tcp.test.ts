@@ -11,14 +11,7 @@ import type { SyslogSource } from '../../../src/sources/syslog/source.js';
 import { useTempDir } from '../../helpers/tmp.js';
 import { selfSigned } from '../../helpers/tls.js';
 import { delay, waitFor } from '../../helpers/wait.js';
-import {
-  closeClient,
-  messages,
-  send,
-  startSyslog,
-  tcpClient,
-  texts,
-} from './helpers.js';
+import { closeClient, messages, send, startSyslog, tcpClient, texts } from './helpers.js';
 
 const started: SyslogSource[] = [];
 afterEach(async () => {
@@ -26,7 +19,8 @@ afterEach(async () => {
   started.length = 0;
 });
 
-const M5424 = '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] An application event';
+const M5424 =
+  '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] An application event';
 const M3164 = '<34>Oct 11 22:14:15 mymachine su: su root failed for lonvick on /dev/pts/8';
 
 describe('syslog source over TCP', () => {
@@ -38,7 +32,9 @@ describe('syslog source over TCP', () => {
     await waitFor(() => texts(h.chunks).length === 3, { what: '3 messages' });
     expect(texts(h.chunks)).toEqual([M5424, M3164, 'two\nlines']);
     const peer = `tcp://127.0.0.1:${c.localPort}`;
-    expect(h.chunks.every((ch) => ch.path === peer && ch.sourceId === 'sys' && ch.mark === null)).toBe(true);
+    expect(
+      h.chunks.every((ch) => ch.path === peer && ch.sourceId === 'sys' && ch.mark === null),
+    ).toBe(true);
     // The message that holds LF travels with `ends`, so it stays one event.
     expect(h.chunks.some((ch) => ch.ends !== undefined)).toBe(true);
     await closeClient(c);
@@ -95,7 +91,9 @@ describe('syslog source over TCP', () => {
     const b = await tcpClient(h.port);
     await new Promise<void>((r) => b.once('close', () => r()));
     expect(h.src.stats.refused).toBe(1);
-    expect(h.records.some((r) => r.code === 'VES_SOURCE_LIMIT' && /max_connections/.test(r.msg))).toBe(true);
+    expect(
+      h.records.some((r) => r.code === 'VES_SOURCE_LIMIT' && /max_connections/.test(r.msg)),
+    ).toBe(true);
     await send(a, 'still here\n');
     await waitFor(() => texts(h.chunks).length === 1, { what: 'the first connection to work' });
     await closeClient(a);
@@ -166,7 +164,9 @@ describe('syslog source over TLS', () => {
       c.once('secureConnect', r);
       c.once('error', j);
     });
-    await new Promise<void>((r) => c.write(`${Buffer.byteLength(M5424)} ${M5424}${M3164}\n`, () => r()));
+    await new Promise<void>((r) =>
+      c.write(`${Buffer.byteLength(M5424)} ${M5424}${M3164}\n`, () => r()),
+    );
     await waitFor(() => texts(h.chunks).length === 2, { what: '2 messages' });
     expect(texts(h.chunks)).toEqual([M5424, M3164]);
     expect(h.chunks[0].path).toMatch(/^tls:\/\/127\.0\.0\.1:\d+$/);
@@ -174,8 +174,16 @@ describe('syslog source over TLS', () => {
   });
 
   test.each([
-    ['a missing cert file', (d: string, k: string) => ({ cert_file: join(d, 'nope.crt'), key_file: k }), 'cannot read tls.cert_file'],
-    ['a file that is not PEM', (d: string, k: string) => ({ cert_file: join(d, 'junk.pem'), key_file: k }), 'not usable'],
+    [
+      'a missing cert file',
+      (d: string, k: string) => ({ cert_file: join(d, 'nope.crt'), key_file: k }),
+      'cannot read tls.cert_file',
+    ],
+    [
+      'a file that is not PEM',
+      (d: string, k: string) => ({ cert_file: join(d, 'junk.pem'), key_file: k }),
+      'not usable',
+    ],
   ])('%s fails the build with VES_SOURCE_TLS', async (_name, files, says) => {
     const { key } = selfSigned(dir(), 'server');
     await writeFile(join(dir(), 'junk.pem'), 'not a certificate');

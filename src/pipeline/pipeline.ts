@@ -139,6 +139,7 @@ export class Pipeline {
         const source = await buildSource(id, sc, dataDir, log, store, {
           emit: (chunk) => this.onChunk(chunk),
           done: () => this.onSourceDone(id),
+          counters: this.counters,
         });
         this.sources.set(id, source);
       }
@@ -351,7 +352,7 @@ async function buildSource(
   dataDir: string,
   log: Logger,
   checkpoints: import('../engine/checkpoints.js').CheckpointStore,
-  hooks: { emit: (c: LineChunk) => void; done: () => void },
+  hooks: { emit: (c: LineChunk) => void; done: () => void; counters: Counters },
 ): Promise<Source> {
   const def = sourceRegistry[sc.type];
   const mod = await def.load();

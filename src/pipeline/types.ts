@@ -8,6 +8,7 @@
 // Batches are bytes: a chunk of lines is encoded once into NDJSON (and/or kept raw) and never
 // becomes per-line objects on the way to the sinks. See ../../../shared/DESIGN.md "Data path".
 
+import type { Counters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
 import type { CheckpointStore } from '../engine/checkpoints.js';
 
@@ -103,6 +104,11 @@ export interface SourceContext extends ComponentContext {
   emit(chunk: LineChunk): void;
   /** Called once when a finite source (stdin) reaches its end. */
   done(): void;
+  /**
+   * The agent's totals, for what only the source sees (its drops, its open connections: the
+   * `sources` entry of its id). Absent when a source runs outside a pipeline (tests).
+   */
+  counters?: Counters;
 }
 
 export interface Source {

@@ -20,6 +20,7 @@ import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { SyslogSourceConfig } from '../../config/types.js';
 import { VesError } from '../../errors.js';
 import { splitAddress } from '../../observe/api.js';
+import type { SourceCounters } from '../../observe/counters.js';
 import type { LineChunk, Source, SourceContext } from '../../pipeline/types.js';
 import { FrameDecoder, type FramingStats } from './framing.js';
 
@@ -116,12 +117,15 @@ class TcpSource implements SyslogSource {
   private paused = false;
   private stopped = false;
   private readonly refusedWarning: ThrottledWarning;
+  /** The agent's counters of this source (/metrics: ves_source_connections). */
+  private readonly counters: SourceCounters | undefined;
 
   constructor(
     private readonly config: SyslogSourceConfig,
     private readonly ctx: SourceContext,
     tls: { cert: Buffer; key: Buffer } | null,
   ) {
+    this.counters = ctx.counters?.source(ctx.id);
     this.refusedWarning = new ThrottledWarning(
       ctx,
       `refused connections over max_connections (${config.max_connections}); raise it or look for a sender that leaks connections`,
@@ -201,6 +205,7 @@ class TcpSource implements SyslogSource {
     this.conns.add(conn);
     this.totals.connections++;
     this.totals.open++;
+    if (this.counters) this.counters.connections = this.totals.open;
     socket.setKeepAlive(true, KEEPALIVE_MS);
     socket.on('data', conn.onData);
     // A reset or an error ends the connection like a close: what arrived is kept.
@@ -226,6 +231,7 @@ class TcpSource implements SyslogSource {
     conn.decoder.end();
     addFraming(this.totals, conn.decoder.stats);
     this.totals.open--;
+    if (this.counters) this.counters.connections = this.totals.open;
   }
 
   pause(): void {
@@ -277,6 +283,9 @@ class UdpSource implements SyslogSource {
   private path = '';
   private flushQueued = false;
   private droppedSincePause = 0;
+  /** The agent's counters of this source (ves_source_dropped_total) and all of them (drops). */
+  private readonly counters: SourceContext['counters'];
+  private readonly mine: SourceCounters | undefined;
   private readonly flushNow = (): void => {
     this.flushQueued = false;
     this.decoder.flush();
@@ -286,6 +295,8 @@ class UdpSource implements SyslogSource {
     private readonly config: SyslogSourceConfig,
     private readonly ctx: SourceContext,
   ) {
+    this.counters = ctx.counters;
+    this.mine = ctx.counters?.source(ctx.id);
     const { host } = splitAddress(config.address);
     this.socket = createSocket({
       type: isIPv6(host) ? 'udp6' : 'udp4',
@@ -344,6 +355,10 @@ class UdpSource implements SyslogSource {
     if (this.paused) {
       this.totals.dropped++;
       this.droppedSincePause++;
+      if (this.mine !== undefined) {
+        this.mine.dropped++;
+        this.counters!.dropped++;
+      }
       return;
     }
     if (port !== this.peerPort || address !== this.peerAddr) {

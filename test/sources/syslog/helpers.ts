@@ -3,6 +3,7 @@
 
 import { connect, type Socket } from 'node:net';
 import type { SyslogSourceConfig } from '../../../src/config/types.js';
+import { Counters } from '../../../src/observe/counters.js';
 import type { LineChunk, SourceContext } from '../../../src/pipeline/types.js';
 import { build, type SyslogSource } from '../../../src/sources/syslog/source.js';
 import { captureLogger, type LogRecord } from '../../helpers/logger.js';
@@ -28,6 +29,8 @@ export interface Harness {
   chunks: LineChunk[];
   records: LogRecord[];
   port: number;
+  /** The agent totals the source was given (its `sources.sys` entry, `dropped`). */
+  counters: Counters;
 }
 
 /** Builds and starts a source on a free port; the caller stops it (see `started`). */
@@ -37,6 +40,7 @@ export async function startSyslog(
 ): Promise<Harness> {
   const chunks: LineChunk[] = [];
   const { log, records } = captureLogger();
+  const counters = new Counters();
   const ctx: SourceContext = {
     id: 'sys',
     dataDir: '/nonexistent',
@@ -44,11 +48,12 @@ export async function startSyslog(
     checkpoints: new MemoryCheckpoints(),
     emit: (c) => chunks.push(c),
     done: () => undefined,
+    counters,
   };
   const src = await build(syslogConfig(over), ctx);
   started.push(src);
   await src.start();
-  return { src, chunks, records, port: src.address()!.port };
+  return { src, chunks, records, port: src.address()!.port, counters };
 }
 
 /** [message, truncated, path] of every message, split by `ends` or `\n` as the pipeline does. */

@@ -40,6 +40,7 @@ describe('syslog source over TCP', () => {
     await closeClient(c);
     await waitFor(() => h.src.stats.open === 0, { what: 'the connection to close' });
     expect(h.src.stats).toMatchObject({ connections: 1, open: 0, frames: 3, truncated: 0 });
+    expect(h.counters.source('sys').connections).toBe(0);
   });
 
   test('a frame split across TCP reads at each position arrives whole', async () => {
@@ -88,6 +89,7 @@ describe('syslog source over TCP', () => {
     const h = await startSyslog({ max_connections: 1 }, started);
     const a = await tcpClient(h.port);
     await waitFor(() => h.src.stats.open === 1, { what: 'the first connection' });
+    expect(h.counters.source('sys').connections).toBe(1); // ves_source_connections
     const b = await tcpClient(h.port);
     await new Promise<void>((r) => b.once('close', () => r()));
     expect(h.src.stats.refused).toBe(1);

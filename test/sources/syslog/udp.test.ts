@@ -90,6 +90,9 @@ describe('syslog source over UDP', () => {
     expect(texts(h.chunks)).toEqual(['before', 'after']);
     const warn = h.records.find((r) => r.code === 'VES_SOURCE_LIMIT');
     expect(warn).toMatchObject({ level: 'warn', dropped: 2 });
+    // /metrics: ves_source_dropped_total{source="sys"}, and the agent's drops.
+    expect(h.counters.source('sys').dropped).toBe(2);
+    expect(h.counters.dropped).toBe(2);
   });
 
   test('stop closes the socket: nothing more is emitted', async () => {

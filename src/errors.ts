@@ -84,9 +84,10 @@ export const ERROR_CODES = {
     'The checkpoint file is unreadable; it was moved aside and reading resumes safely.',
   VES_SOURCE_READ: 'A source could not read its input (permissions, I/O error).',
   VES_SOURCE_LISTEN:
-    'An http source cannot listen on its address (port in use, no such address), or cannot load zstd.',
-  VES_SOURCE_TLS:
-    "An http source's tls.cert_file or tls.key_file cannot be read or is not valid PEM.",
+    'A network source (http, syslog) cannot listen on its address (port in use, no permission, no such address), or an http source cannot load zstd.',
+  VES_SOURCE_TLS: "A network source's TLS files (cert_file, key_file) cannot be read or used.",
+  VES_SOURCE_LIMIT:
+    'A network source hit a bound: connections over max_connections refused, or UDP datagrams dropped while the pipeline was over its bound.',
   VES_SINK_WRITE: 'A sink could not write a batch.',
   VES_SINK_CLOSED:
     "A sink's destination closed for good (stdout's reader went away): the agent stops.",

@@ -132,6 +132,17 @@ export function string(
   });
 }
 
+/** A `check` for string(): `host:port` (an IPv6 host in brackets); `example` is shown on error. */
+export function hostPort(example: string): (s: string) => string | undefined {
+  return (s) => {
+    const colon = s.lastIndexOf(':');
+    const port = Number(s.slice(colon + 1));
+    // Port 0: any free port (the agent logs the one it got); tests use it.
+    const ok = colon > 0 && /^\d+$/.test(s.slice(colon + 1)) && port >= 0 && port < 65536;
+    return ok ? undefined : `expected host:port, e.g. ${example}`;
+  };
+}
+
 /** Like string(), but the default is computed when the config loads (e.g. os.hostname()). */
 export function computed(s: Schema<string>, value: () => string, text: string): Schema<string> {
   return { ...s, fallback: value, defaultText: text };

@@ -13,6 +13,7 @@ import {
   computed,
   custom,
   duration,
+  hostPort,
   int,
   isNull,
   map,
@@ -24,7 +25,6 @@ import {
   type At,
   type Schema,
 } from './schema.js';
-import { checkHostPort } from '../engine/listen.js';
 import type { AgentConfig } from './types.js';
 
 /** A thread count; 64: more parse threads than cores only adds memory, and few hosts have more. */
@@ -97,7 +97,7 @@ const shape = object(
         enabled: bool({ default: false, doc: 'Serve /metrics, /health, /stats and /ui.' }),
         address: string({
           default: '127.0.0.1:8686', // loopback: the admin API has no auth
-          check: checkHostPort,
+          check: hostPort('127.0.0.1:8686'),
           doc: 'host:port the admin API listens on.',
         }),
       },

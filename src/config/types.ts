@@ -95,7 +95,32 @@ export interface HttpSourceConfig {
   fields: Record<string, FieldValue>;
 }
 
-export type SourceConfig = FileSourceConfig | StdinSourceConfig | HttpSourceConfig;
+/** The `syslog` source (src/sources/syslog): messages from the network, RFC 6587 framing on TCP. */
+export interface SyslogSourceConfig {
+  type: 'syslog';
+  /** tcp (optionally TLS) or udp; both on one port takes two sources. */
+  mode: 'tcp' | 'udp';
+  /** host:port to listen on; port 0 picks a free one (logged). */
+  address: string;
+  /** Longer messages are cut here and flagged `truncated`. Bytes. */
+  max_frame_bytes: number;
+  /** tcp: connections at once; more are refused (closed at once) and logged. */
+  max_connections: number;
+  /** tcp: a connection silent for this long is closed; 0 keeps it open. Milliseconds. */
+  connection_idle_timeout: number;
+  /** tcp: serve TLS with these PEM files; null: plain TCP. */
+  tls: { cert_file: string; key_file: string } | null;
+  parser: string;
+  /** Line formats of `parser: template`; [] for other parsers. */
+  templates?: string[];
+  keep_message?: boolean;
+  fields: Record<string, FieldValue>;
+  /** No `multiline`: a message that holds `\n` arrives whole already (octet counting). */
+  multiline?: never;
+}
+
+export type SourceConfig =
+  FileSourceConfig | StdinSourceConfig | HttpSourceConfig | SyslogSourceConfig;
 
 /** A sink's `buffer` (src/sinks/buffer-config.ts): where its batches wait, and how many. */
 export interface BufferConfig {

@@ -13,15 +13,6 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host, port: Number(address.slice(colon + 1)) };
 }
 
-/** For a config `check`: undefined when `s` is a host:port (port 0: any free port). */
-export function checkHostPort(s: string): string | undefined {
-  const colon = s.lastIndexOf(':');
-  const port = Number(s.slice(colon + 1));
-  // Port 0: any free port (the agent logs the one it got); tests use it.
-  const ok = colon > 0 && /^\d+$/.test(s.slice(colon + 1)) && port >= 0 && port < 65536;
-  return ok ? undefined : 'expected host:port, e.g. 127.0.0.1:8686';
-}
-
 /**
  * Listen on `address` (`what` names the config key in the error, e.g. `api.address`); rejects
  * with a VesError of `code` that says why in words. Resolves with the bound address.

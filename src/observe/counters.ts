@@ -8,6 +8,10 @@ import { Latency, LatencyHistogram } from './latency.js';
 export interface SourceCounters {
   lines: number;
   bytes: number;
+  /** Messages the source itself dropped (a UDP syslog source while paused: UDP cannot wait). */
+  dropped: number;
+  /** Connections open now (network sources; 0 for the others). A gauge, not a total. */
+  connections: number;
   /** http sources only (set by the source at build): requests answered, by HTTP status, and
    *  body bytes as received (before decompression). Bumped once per request / read. */
   http?: { requests: Map<number, number>; bytes: number };
@@ -57,7 +61,8 @@ export class Counters {
   deadLetteredEvents = 0;
   /** Lines a parser could not parse (they travel on as `message` only). Parsers bump it. */
   parseErrors = 0;
-  /** Events given up on: refused for good by a destination, or dropped by a full buffer. */
+  /** Events given up on: refused for good by a destination, dropped by a full buffer, or
+   *  dropped by a source that cannot wait (UDP syslog while paused). */
   dropped = 0;
   /** Events dropped by transforms, all of them (per transform: `transforms`). A plain number,
    *  so parse workers carry it back with the other COUNTER_KEYS. */
@@ -76,7 +81,7 @@ export class Counters {
   source(id: string): SourceCounters {
     let s = this.sources.get(id);
     if (s === undefined) {
-      s = { lines: 0, bytes: 0 };
+      s = { lines: 0, bytes: 0, dropped: 0, connections: 0 };
       this.sources.set(id, s);
     }
     return s;

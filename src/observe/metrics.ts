@@ -81,6 +81,15 @@ export function renderMetrics(m: MetricsInput): string {
   for (const [id, s] of c.sources) w.sample('ves_source_lines_total', { source: id }, s.lines);
   w.family('ves_source_bytes_total', 'counter', 'Bytes read (whole lines), per source.');
   for (const [id, s] of c.sources) w.sample('ves_source_bytes_total', { source: id }, s.bytes);
+  w.family(
+    'ves_source_dropped_total',
+    'counter',
+    'Messages a source dropped because it cannot wait (UDP syslog while the pipeline is over its bound).',
+  );
+  for (const [id, s] of c.sources) w.sample('ves_source_dropped_total', { source: id }, s.dropped);
+  w.family('ves_source_connections', 'gauge', 'Connections open now, per network source.');
+  for (const [id, s] of c.sources)
+    w.sample('ves_source_connections', { source: id }, s.connections);
   httpSourceMetrics(w, c);
 
   w.family('ves_sink_events_total', 'counter', 'Events the sink delivered (its write resolved).');
@@ -119,10 +128,13 @@ export function renderMetrics(m: MetricsInput): string {
   w.family(
     'ves_events_dropped_total',
     'counter',
-    'Events given up on: dropped by a full buffer (when_full: drop_newest), or refused for good by the destination (kept in the dead-letter file).',
+    'Events given up on: dropped by a full buffer (when_full: drop_newest), refused for good by the destination (kept in the dead-letter file), or dropped by a source that cannot wait (UDP).',
   );
   w.sample('ves_events_dropped_total', { reason: 'buffer_full' }, c.droppedEvents);
   w.sample('ves_events_dropped_total', { reason: 'rejected' }, c.deadLetteredEvents);
+  let sourceDropped = 0;
+  for (const s of c.sources.values()) sourceDropped += s.dropped;
+  w.sample('ves_events_dropped_total', { reason: 'source' }, sourceDropped);
   w.one(
     'ves_backpressure_pauses_total',
     'counter',

@@ -135,12 +135,12 @@ export class Pipeline {
 
       for (const [id, sc] of Object.entries(config.sources)) {
         if (sc.type === 'stdin') this.finiteLeft++;
-        const counters = this.counters.source(id);
+        this.counters.source(id);
         const source = await buildSource(id, sc, dataDir, log, store, {
-          counters,
           emit: (chunk) => this.onChunk(chunk),
           done: () => this.onSourceDone(id),
           onCommit: (listener) => this.acker.listen(id, listener),
+          counters: this.counters,
         });
         this.sources.set(id, source);
       }
@@ -360,7 +360,7 @@ async function buildSource(
   dataDir: string,
   log: Logger,
   checkpoints: import('../engine/checkpoints.js').CheckpointStore,
-  hooks: Pick<SourceContext, 'emit' | 'done' | 'onCommit' | 'counters'>,
+  hooks: Pick<SourceContext, 'emit' | 'done' | 'onCommit'> & { counters: Counters },
 ): Promise<Source> {
   const def = sourceRegistry[sc.type];
   const mod = await def.load();

@@ -8,9 +8,9 @@
 // Batches are bytes: a chunk of lines is encoded once into NDJSON (and/or kept raw) and never
 // becomes per-line objects on the way to the sinks. See ../../../shared/DESIGN.md "Data path".
 
+import type { Counters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
 import type { CheckpointStore } from '../engine/checkpoints.js';
-import type { SourceCounters } from '../observe/counters.js';
 
 /** The position a source may checkpoint once the lines before it are delivered. */
 export interface AckMark {
@@ -111,9 +111,11 @@ export interface SourceContext extends ComponentContext {
    * of other sources.
    */
   onCommit?(listener: (mark: AckMark) => void): void;
-  /** This source's totals (lines and bytes are counted by the pipeline; a source may add its
-   *  own, as the http source's requests by status). Absent in tests of other sources. */
-  counters?: SourceCounters;
+  /**
+   * The agent's totals, for what only the source sees (its drops, its open connections: the
+   * `sources` entry of its id). Absent when a source runs outside a pipeline (tests).
+   */
+  counters?: Counters;
 }
 
 export interface Source {

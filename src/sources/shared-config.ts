@@ -18,14 +18,19 @@ import {
   type Schema,
 } from '../config/schema.js';
 import type { FieldValue, MultilineConfig } from '../config/types.js';
-import { compileParser, parserNames, plannedParsers } from '../parsers/index.js';
+import { compileParser, type ParserName, parserNames, plannedParsers } from '../parsers/index.js';
 import { compileTemplate, TemplateError } from '../parsers/template/compile.js';
 
-export const parser = oneOf(parserNames, {
-  default: 'raw',
-  planned: plannedParsers,
-  doc: 'How a line becomes an event: raw keeps it as `message`; json, logfmt, nginx, apache and syslog also lift its fields; template uses `templates` (docs/parsers.md).',
-});
+/** The `parser` key, defaulting to `def` (raw for lines of files; syslog for the syslog source). */
+export function parserKey(def: ParserName) {
+  return oneOf(parserNames, {
+    default: def,
+    planned: plannedParsers,
+    doc: 'How a line becomes an event: raw keeps it as `message`; json, logfmt, nginx, apache and syslog also lift its fields; template uses `templates` (docs/parsers.md).',
+  });
+}
+
+export const parser = parserKey('raw');
 
 /** One `templates:` entry: compiled here, so a bad one is reported at its line:col. */
 const template = custom(

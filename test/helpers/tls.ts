@@ -1,5 +1,5 @@
 // A self-signed certificate made by openssl at test time (no key is committed), for the TLS
-// tests of the http sink and the http source.
+// tests of the http sink and the http and syslog sources.
 
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';

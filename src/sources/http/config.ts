@@ -4,6 +4,7 @@
 import {
   bytes,
   duration,
+  hostPort,
   int,
   nullable,
   object,
@@ -13,7 +14,6 @@ import {
   type Schema,
 } from '../../config/schema.js';
 import type { HttpSourceConfig } from '../../config/types.js';
-import { checkHostPort } from '../../engine/listen.js';
 import { checkParser, keepMessage, staticFields } from '../shared-config.js';
 
 const auth = nullable(
@@ -44,7 +44,7 @@ export const schema: Schema<HttpSourceConfig> = refine(
       type: oneOf(['http'], { doc: 'Takes `POST /v1/logs` NDJSON bodies, e.g. from agents.' }),
       address: string({
         default: '127.0.0.1:8700', // loopback unless told: listening on every interface is a choice
-        check: checkHostPort,
+        check: hostPort('127.0.0.1:8700'),
         doc: 'host:port to listen on; 0.0.0.0:8700 takes connections from other hosts.',
       }),
       auth,

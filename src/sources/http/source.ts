@@ -72,7 +72,12 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
   const maxBytes = config.max_in_flight_bytes;
   const retryAfter = String(Math.max(1, Math.ceil(config.retry_after / 1000)));
   // Requests by status and bytes as received, for /metrics (kept across a reload's rebuild).
-  const stats = ctx.counters ?? { lines: 0, bytes: 0 };
+  const stats = ctx.counters?.source(sourceId) ?? {
+    lines: 0,
+    bytes: 0,
+    dropped: 0,
+    connections: 0,
+  };
   const http = (stats.http ??= { requests: new Map<number, number>(), bytes: 0 });
   const requests = http.requests;
 

@@ -6,7 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { decodeValue } from '../../../src/config/schema.js';
 import type { HttpSourceConfig } from '../../../src/config/types.js';
-import type { SourceCounters } from '../../../src/observe/counters.js';
+import { Counters, type SourceCounters } from '../../../src/observe/counters.js';
 import type { AckMark, LineChunk, SourceContext } from '../../../src/pipeline/types.js';
 import { schema } from '../../../src/sources/http/config.js';
 import { build, type HttpSource } from '../../../src/sources/http/source.js';
@@ -43,7 +43,8 @@ export async function startSource(
   );
   const chunks: LineChunk[] = [];
   const { log, records } = captureLogger();
-  const counters: SourceCounters = { lines: 0, bytes: 0 };
+  const agent = new Counters();
+  const counters: SourceCounters = agent.source('fleet');
   let listener: ((m: AckMark) => void) | undefined;
   const ctx: SourceContext = {
     id: 'fleet',
@@ -53,7 +54,7 @@ export async function startSource(
     emit: (c) => chunks.push(c),
     done: () => undefined,
     onCommit: (l) => (listener = l),
-    counters,
+    counters: agent,
     ...opts.ctx,
   };
   const src = await build(config, ctx);

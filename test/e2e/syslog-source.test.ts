@@ -1,0 +1,223 @@
+// The syslog source through the built binary: RFC 5424 and RFC 3164 messages over TCP (octet
+// counting and LF framing on one connection, a message holding LF, a frame split across
+// writes) and UDP, from our own sockets and from a real peer, util-linux `logger`; parsed
+// fields land in a file sink, and SIGTERM delivers everything and exits 0.
+
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { lineCount, readNdjson, startAgent, tempDir, waitFor, type Agent } from './harness.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let agents: Agent[] = [];
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => {
+  for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
+  agents = [];
+  await cleanup();
+});
+
+/** The ports the sources logged (`listening`), by source name, once all are there. */
+function ports(agent: Agent, names: string[]): Record<string, number> | null {
+  const out: Record<string, number> = {};
+  for (const line of agent.stderr().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const r = JSON.parse(line) as { msg: string; component: string; address?: string };
+    if (r.msg === 'listening' && r.address) {
+      out[r.component.replace(/^source\./, '')] = Number(r.address.split(':').pop());
+    }
+  }
+  return names.every((n) => n in out) ? out : null;
+}
+
+const octet = (m: string): string => `${Buffer.byteLength(m)} ${m}`;
+
+const M5424 =
+  '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 4711 ID47 [exampleSDID@32473 iut="3" eventSource="Application"] An application event';
+const M3164 = '<34>Oct 11 22:14:15 mymachine su[123]: su root failed for lonvick';
+const MULTI = '<11>1 2003-10-11T22:14:16Z web app - - - java.lang.Error: boom\n\tat A.b(A.java:1)';
+
+test('syslog over TCP (both framings) and UDP, from our sockets and from logger: parsed fields in the file sink', async () => {
+  const out = join(dir, 'out.ndjson');
+  const cfg = join(dir, 'agent.yaml');
+  await writeFile(
+    cfg,
+    `data_dir: ${join(dir, 'data')}
+sources:
+  tcp:
+    type: syslog
+    address: 127.0.0.1:0
+  udp:
+    type: syslog
+    mode: udp
+    address: 127.0.0.1:0
+    fields: {via: udp}
+sinks:
+  out:
+    type: file
+    path: ${out}
+batch: {timeout: 5ms}
+`,
+  );
+  const agent = startAgent(['--config', cfg, '--log-format', 'json'], { env: { TZ: 'UTC' } });
+  agents.push(agent);
+  let p: Record<string, number> | null = null;
+  await waitFor(
+    () => (p = ports(agent, ['tcp', 'udp'])) !== null,
+    'both sources listening',
+    15_000,
+    agent.stderr,
+  );
+  const { tcp, udp } = p!;
+
+  // Our TCP client: octet counting and LF framing mixed, a message holding LF, a frame split
+  // across two writes, and a last frame short of its MSG-LEN when the connection closes.
+  const sock = connect({ host: '127.0.0.1', port: tcp, noDelay: true });
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  const tcpPeer = `tcp://127.0.0.1:${sock.localPort}`;
+  const split = octet('<13>1 2003-10-11T22:14:17Z h split - - - split across writes');
+  const write = (s: string) => new Promise<void>((r) => sock.write(s, () => r()));
+  await write(`${octet(M5424)}${M3164}\n${octet(MULTI)}${split.slice(0, 9)}`);
+  await new Promise((r) => setTimeout(r, 20));
+  await write(`${split.slice(9)}40 <14>1 - h cut - - - short`);
+  await new Promise<void>((r) => sock.end(() => r()));
+
+  // UDP datagrams, one message each.
+  const u = createSocket('udp4');
+  const sendUdp = (m: string) =>
+    new Promise<void>((r, j) => u.send(m, udp, '127.0.0.1', (e) => (e ? j(e) : r())));
+  await sendUdp(`${M5424}\n`);
+  await sendUdp(M3164);
+  u.close();
+
+  // A real peer: util-linux logger (Debian's bsdutils), RFC 5424 with octet counting over TCP,
+  // RFC 3164 over UDP.
+  execFileSync('logger', [
+    '--tcp',
+    '--octet-count',
+    '--rfc5424',
+    '-n',
+    '127.0.0.1',
+    '-P',
+    String(tcp),
+    '--sd-id',
+    'test@32473',
+    '--sd-param',
+    'k="v"',
+    '--msgid',
+    'M1',
+    '-t',
+    'loggertcp',
+    '-p',
+    'local3.warning',
+    'hello from logger over tcp',
+  ]);
+  execFileSync('logger', [
+    '--udp',
+    '--rfc3164',
+    '-n',
+    '127.0.0.1',
+    '-P',
+    String(udp),
+    '-t',
+    'loggerudp',
+    '-p',
+    'user.err',
+    'hello from logger over udp',
+  ]);
+
+  const want = 9;
+  await waitFor(
+    () => lineCount(out) >= want,
+    `${want} events`,
+    20_000,
+    () => `${lineCount(out)}; ${agent.stderr()}`,
+  );
+  agent.proc.kill('SIGTERM');
+  expect((await agent.exited).code).toBe(0);
+
+  const events = readNdjson(out);
+  expect(events).toHaveLength(want);
+  const by = (msg: string, source: RegExp) => {
+    const e = events.filter((x) => x.message === msg && source.test(String(x.source)));
+    expect(e, `${msg} from ${source}`).toHaveLength(1);
+    return e[0];
+  };
+  const fromTcp = new RegExp(`^${tcpPeer.replace(/\./g, '\\.')}$`);
+  const fromUdp = /^udp:\/\/127\.0\.0\.1:\d+$/;
+
+  expect(by('An application event', fromTcp)).toMatchObject({
+    timestamp: '2003-10-11T22:14:15.003Z',
+    facility: 20,
+    severity: 5,
+    level: 'notice',
+    hostname: 'mymachine.example.com',
+    appname: 'evntslog',
+    procid: '4711',
+    msgid: 'ID47',
+    structured_data: { 'exampleSDID@32473': { iut: '3', eventSource: 'Application' } },
+  });
+  const e3164 = by('su root failed for lonvick', fromTcp);
+  expect(e3164).toMatchObject({
+    facility: 4,
+    severity: 2,
+    level: 'critical',
+    hostname: 'mymachine',
+    appname: 'su',
+    procid: '123',
+  });
+  expect(e3164.timestamp).toMatch(/^\d{4}-10-11T22:14:15\.000Z$/);
+  // One event, its LF kept inside the message.
+  expect(by('java.lang.Error: boom\n\tat A.b(A.java:1)', fromTcp)).toMatchObject({
+    appname: 'app',
+    severity: 3,
+  });
+  expect(by('split across writes', fromTcp)).toMatchObject({ appname: 'split' });
+  // 40 bytes announced, fewer sent before the close: delivered as far as it came, flagged.
+  expect(by('short', fromTcp)).toMatchObject({ appname: 'cut', truncated: true });
+
+  expect(by('An application event', fromUdp)).toMatchObject({ msgid: 'ID47', via: 'udp' });
+  expect(by('su root failed for lonvick', fromUdp)).toMatchObject({ appname: 'su', via: 'udp' });
+
+  expect(by('hello from logger over tcp', /^tcp:/)).toMatchObject({
+    facility: 19,
+    severity: 4,
+    appname: 'loggertcp',
+    msgid: 'M1',
+    structured_data: { 'test@32473': { k: 'v' } },
+  });
+  expect(by('hello from logger over udp', fromUdp)).toMatchObject({
+    facility: 1,
+    severity: 3,
+    level: 'error',
+    appname: 'loggerudp',
+    via: 'udp',
+  });
+  expect(events.filter((e) => e.truncated === true)).toHaveLength(1);
+});
+
+test('a port in use: the agent exits 1 naming the source and the address', async () => {
+  const blocker = (await import('node:net')).createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const cfg = join(dir, 'agent.yaml');
+    await writeFile(
+      cfg,
+      `data_dir: ${join(dir, 'data')}\nsources:\n  sys: {type: syslog, address: "127.0.0.1:${port}"}\nsinks:\n  out: {type: stdout}\n`,
+    );
+    const agent = startAgent(['--config', cfg]);
+    agents.push(agent);
+    expect((await agent.exited).code).toBe(1);
+    expect(agent.stderr()).toContain(`VES_SOURCE_LISTEN`);
+    expect(agent.stderr()).toContain(
+      `source sys: cannot listen on 127.0.0.1:${port} (tcp): the port is in use`,
+    );
+  } finally {
+    blocker.close();
+  }
+});

@@ -77,7 +77,7 @@ export class RedisSink implements Sink {
   private readonly progress = new WeakMap<Batch, Uint8Array>();
   private closed = false;
   /** Connection errors since the last warning, and the last one (writes quote it). */
-  private errors = { count: 0, loggedAt: -Infinity, last: '' };
+  private errors = { count: 0, loggedAt: -Infinity, last: '', lastError: null as unknown };
 
   constructor(
     private readonly config: RedisSinkConfig,
@@ -123,7 +123,8 @@ export class RedisSink implements Sink {
     this.client = new Redis(options);
     // Without a listener ioredis prints every connection error to the console itself.
     this.client.on('error', (err: Error) => this.connectionError(err));
-    if (!config.healthcheck) this.client.connect().catch(() => undefined); // errors: on('error')
+    // Without a health check, connect now; errors reach on('error'), writes wait for 'ready'.
+    if (!config.healthcheck) this.client.connect().catch(() => undefined);
   }
 
   /** Connects and PINGs; names the URL (never its password) when Redis cannot be used. */
@@ -133,7 +134,9 @@ export class RedisSink implements Sink {
       await this.client.connect();
       const pong = await this.client.ping();
       if (pong !== 'PONG') throw new Error(`answered ${JSON.stringify(pong)} to PING`);
-    } catch (err) {
+    } catch (caught) {
+      // A refused AUTH comes as an 'error' event; connect() then only says the connection closed.
+      const err = this.errors.lastError ?? caught;
       const kind = replyKind(err);
       const hint = AUTH_REPLIES.has(kind)
         ? ' (check `auth`, or the user:password in `url`)'
@@ -155,7 +158,13 @@ export class RedisSink implements Sink {
     const lines = batch.ndjson;
     if (lines === null || lines.length === 0) return;
     if (this.closed) throw this.closedError();
-    if (this.client.status !== 'ready') throw this.notConnected();
+    if (this.client.status === 'wait') {
+      // Never connected: built without a health check (a test, or `healthcheck: false`
+      // before its background connect started). Connect now; a failure is retried.
+      await this.client.connect().catch((err: unknown) => {
+        throw this.retryable(err);
+      });
+    } else if (this.client.status !== 'ready') throw this.notConnected();
     let state = this.progress.get(batch);
     if (state === undefined) {
       // Counted, not taken from batch.events: each reply must match the line it answers.
@@ -262,6 +271,7 @@ export class RedisSink implements Sink {
     const e = this.errors;
     e.count++;
     e.last = describe(err);
+    e.lastError = err;
     const now = Date.now();
     if (this.closed || now - e.loggedAt < ERROR_LOG_EVERY_MS) return;
     this.ctx.log.warn('Redis connection failed; reconnecting', {

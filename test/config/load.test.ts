@@ -215,7 +215,7 @@ describe('each problem names its key and line:col', () => {
         code: 'VES_CONFIG_UNKNOWN_KEY',
         path: 'sinks.up.max_len',
         line: 6,
-        col: 52,
+        col: 53,
         says: 'did you mean `maxlen`?',
       },
     ],

@@ -35,6 +35,10 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Stops the server (SIGTERM, then waits for its exit). The test client stays usable later. */
   stop(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT); it then answers what it was sent meanwhile. */
+  resume(): void;
   /** Stops it and removes its files. */
   close(): Promise<void>;
 }
@@ -100,8 +104,11 @@ export async function startRedis(o: { password?: string } = {}): Promise<RedisSe
     client,
     start,
     stop,
+    pause: () => proc?.kill('SIGSTOP'),
+    resume: () => proc?.kill('SIGCONT'),
     async close() {
       client.disconnect();
+      proc?.kill('SIGCONT'); // a paused server cannot act on SIGTERM
       await stop();
       await rm(dir, { recursive: true, force: true });
     },

@@ -175,11 +175,7 @@ export interface RedisSinkConfig {
 }
 
 export type SinkConfig =
-  | StdoutSinkConfig
-  | FileSinkConfig
-  | HttpSinkConfig
-  | RedisSinkConfig
-  | BlackholeSinkConfig;
+  StdoutSinkConfig | FileSinkConfig | HttpSinkConfig | RedisSinkConfig | BlackholeSinkConfig;
 
 export interface BatchConfig {
   max_events: number;

@@ -344,7 +344,10 @@ function pushFields(event: Record<string, unknown>, args: (string | Buffer)[]): 
     const v = event[name];
     // Strings as they are, numbers and booleans as their JSON text, the rest (objects, arrays,
     // null) as JSON: a reader gets back what the event held.
-    args.push(name, typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    args.push(
+      name,
+      typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v),
+    );
   }
   return args.length > before;
 }

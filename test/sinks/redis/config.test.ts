@@ -42,10 +42,7 @@ describe('the url', () => {
     ['redis://h:7000/5', { host: 'h', port: 7000, db: 5, where: 'redis://h:7000/5' }],
     ['rediss://h:6380/', { tls: true, port: 6380, db: 0, where: 'rediss://h:6380/0' }],
     ['redis://[::1]:6379', { host: '::1', where: 'redis://[::1]:6379/0' }],
-    [
-      'redis://app:p%40ss@h/1',
-      { username: 'app', password: 'p@ss', db: 1, where: 'redis://h/1' },
-    ],
+    ['redis://app:p%40ss@h/1', { username: 'app', password: 'p@ss', db: 1, where: 'redis://h/1' }],
     ['redis://:only-pw@h', { username: undefined, password: 'only-pw', where: 'redis://h/0' }],
   ])('%s', (url, want) => {
     expect(parseRedisUrl(url)).toMatchObject(want);

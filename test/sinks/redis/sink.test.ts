@@ -20,7 +20,8 @@ afterAll(async () => {
 /** What `encoding: fields` must turn an event into: strings as they are, the rest as JSON. */
 function asFields(event: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(event))
+    out[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return out;
 }
 

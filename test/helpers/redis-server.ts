@@ -4,7 +4,7 @@
 // fail and say so, they never skip.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ export function freePort(): Promise<number> {
 
 export interface RedisServer {
   port: number;
-  /** redis://127.0.0.1:<port> (no credentials). */
+  /** redis://127.0.0.1:<port> (rediss:// with tls; no credentials). */
   url: string;
   /** A client for the test's own reads (XRANGE, XLEN...), authenticated when needed. */
   client: Redis;
@@ -43,7 +43,14 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-export async function startRedis(o: { password?: string } = {}): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /** --requirepass: the `default` user needs this password. */
+  password?: string;
+  /** TLS only (--port 0 --tls-port N): the server's PEM certificate and key. */
+  tls?: { cert: string; key: string };
+}
+
+export async function startRedis(o: RedisServerOptions = {}): Promise<RedisServer> {
   if (!existsSync(REDIS_SERVER)) {
     throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run does)`);
   }
@@ -54,8 +61,14 @@ export async function startRedis(o: { password?: string } = {}): Promise<RedisSe
 
   const start = async (): Promise<void> => {
     // --save '' and --appendonly no: nothing is written to disk; --dir keeps any file in ours.
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly'];
-    args.push('no', '--dir', dir, '--logfile', '', '--daemonize', 'no');
+    const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+    args.push('--logfile', '', '--daemonize', 'no');
+    if (o.tls === undefined) args.push('--port', String(port));
+    else {
+      args.push('--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no');
+      args.push('--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key);
+      args.push('--tls-ca-cert-file', o.tls.cert); // required by the server even without client certs
+    }
     if (o.password !== undefined) args.push('--requirepass', o.password);
     const p = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
@@ -95,12 +108,13 @@ export async function startRedis(o: { password?: string } = {}): Promise<RedisSe
     password: o.password,
     lazyConnect: true,
     maxRetriesPerRequest: 1,
+    tls: o.tls && { ca: readFileSync(o.tls.cert) },
   });
   client.on('error', () => undefined); // while the server is stopped on purpose
   await client.connect();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${o.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     client,
     start,
     stop,

@@ -30,6 +30,10 @@ const RECONNECT_MAX_MS = 2000;
 /** Connection errors repeat per reconnect attempt: one warning per 10 s, with the count. */
 const ERROR_LOG_EVERY_MS = 10_000;
 
+/** At close, replies still in flight get 1 s before the connection is dropped: the runner
+ *  already gave its writes their time, and a graceful stop has a deadline. */
+const QUIT_WAIT_MS = 1000;
+
 /**
  * Reply errors that may pass without any change to the batch: the server is busy, loading,
  * out of memory, a replica, or the credentials or ACLs are being fixed. Any other reply error
@@ -76,6 +80,8 @@ export class RedisSink implements Sink {
    */
   private readonly progress = new WeakMap<Batch, Uint8Array>();
   private closed = false;
+  /** Past the health check: connection errors are logged (before it, its own error says all). */
+  private started: boolean;
   /** Connection errors since the last warning, and the last one (writes quote it). */
   private errors = { count: 0, loggedAt: -Infinity, last: '', lastError: null as unknown };
 
@@ -86,6 +92,7 @@ export class RedisSink implements Sink {
     tls: TlsFiles | null,
   ) {
     this.where = target.where;
+    this.started = !config.healthcheck;
     this.keyParts = config.stream.split(STREAM_FIELD);
     this.trim = config.maxlen > 0 ? ['MAXLEN', '~', String(config.maxlen), '*'] : ['*'];
     // One JSON.parse per event, only when something needs its fields: `encoding: fields`, or
@@ -123,6 +130,11 @@ export class RedisSink implements Sink {
     this.client = new Redis(options);
     // Without a listener ioredis prints every connection error to the console itself.
     this.client.on('error', (err: Error) => this.connectionError(err));
+    this.client.on('ready', () => {
+      if (this.errors.loggedAt === -Infinity) return; // the first connection: nothing to say
+      this.ctx.log.info('Redis connection restored', { url: this.where });
+      this.errors.loggedAt = -Infinity; // the next failure is reported at once
+    });
     // Without a health check, connect now; errors reach on('error'), writes wait for 'ready'.
     if (!config.healthcheck) this.client.connect().catch(() => undefined);
   }
@@ -134,6 +146,7 @@ export class RedisSink implements Sink {
       await this.client.connect();
       const pong = await this.client.ping();
       if (pong !== 'PONG') throw new Error(`answered ${JSON.stringify(pong)} to PING`);
+      this.started = true;
     } catch (caught) {
       // A refused AUTH comes as an 'error' event; connect() then only says the connection closed.
       const err = this.errors.lastError ?? caught;
@@ -273,7 +286,7 @@ export class RedisSink implements Sink {
     e.last = describe(err);
     e.lastError = err;
     const now = Date.now();
-    if (this.closed || now - e.loggedAt < ERROR_LOG_EVERY_MS) return;
+    if (this.closed || !this.started || now - e.loggedAt < ERROR_LOG_EVERY_MS) return;
     this.ctx.log.warn('Redis connection failed; reconnecting', {
       code: 'VES_SINK_WRITE',
       url: this.where,
@@ -284,7 +297,7 @@ export class RedisSink implements Sink {
     e.loggedAt = now;
   }
 
-  /** QUIT once the replies in flight are in (up to the timeout), then drop the connection. */
+  /** QUIT once the replies in flight are in (up to QUIT_WAIT_MS), then drop the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -293,7 +306,7 @@ export class RedisSink implements Sink {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         client.quit().catch(() => undefined),
-        new Promise<void>((r) => (timer = setTimeout(r, this.config.timeout))),
+        new Promise<void>((r) => (timer = setTimeout(r, QUIT_WAIT_MS))),
       ]);
       clearTimeout(timer);
     }

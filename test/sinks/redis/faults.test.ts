@@ -12,6 +12,7 @@ import { silentLogger } from '../../../src/observe/logger.js';
 import { isPermanent, SinkRunner } from '../../../src/pipeline/sink-runner.js';
 import type { Batch, Sink } from '../../../src/pipeline/types.js';
 import { freePort, readStream, startRedis, type RedisServer } from '../../helpers/redis-server.js';
+import { captureLogger } from '../../helpers/logger.js';
 import { useTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { missing, seqBatch } from '../http/helpers.js';
@@ -68,7 +69,8 @@ describe('redis sink: faults', () => {
   });
 
   test('Redis down, then up: writes fail (retryable), the runner retries, every event arrives once', async () => {
-    const sink = await redisSink({ url: redis.url, stream: 'downup' });
+    const { log, records } = captureLogger();
+    const sink = await redisSink({ url: redis.url, stream: 'downup' }, log);
     await sink.healthcheck();
     const { r, acks, counters } = await runner(sink, tmp());
     const batches: Batch[] = [];
@@ -86,6 +88,17 @@ describe('redis sink: faults', () => {
     await r.close();
     // Nothing was stored while Redis was down, so the retries add no duplicates.
     expect(await seqsOf('downup')).toEqual(Array.from({ length: 800 }, (_, i) => 200 + i));
+    // One warning per 10 s for the lost connection (not one per reconnect attempt; a loaded
+    // machine may take longer than 10 s to restart redis-server), one line when it is back.
+    const warned = records.filter((r) => r.msg === 'Redis connection failed; reconnecting');
+    expect(warned.length).toBeGreaterThanOrEqual(1);
+    expect(warned.length).toBeLessThanOrEqual(2);
+    expect(warned[0]).toMatchObject({
+      level: 'warn',
+      code: 'VES_SINK_WRITE',
+      url: `${redis.url}/0`,
+    });
+    expect(records.some((r) => r.msg === 'Redis connection restored')).toBe(true);
   }, 60_000);
 
   test('a server that stops answering: the write times out and is retried; nothing is lost (duplicates may be)', async () => {

@@ -94,7 +94,9 @@ export const ERROR_CODES = {
   VES_SINK_HEALTHCHECK: 'A sink failed its start-up health check.',
   VES_SINK_REJECTED:
     'The destination refused a batch (or some of its events) for good; it is dead-lettered, not retried.',
-  VES_SINK_TLS: "An http sink's TLS files (ca, cert, key) cannot be read or used.",
+  VES_SINK_AUTH:
+    "A sink's destination refused its credentials or permissions (Redis NOAUTH, WRONGPASS, NOPERM): the batch is retried until they are fixed.",
+  VES_SINK_TLS: "An http or redis sink's TLS files (ca, cert, key) cannot be read or used.",
   VES_BUFFER_CORRUPT:
     "A sink's disk buffer held a torn or corrupt record (or cursor); it was cut off there, the log says how many bytes.",
   VES_BUFFER_FULL:

@@ -152,6 +152,15 @@ export interface FileSinkConfig {
   buffer?: BufferConfig;
 }
 
+/** A network sink's `tls` (src/sinks/tls.ts): files (PEM), read at start-up. Certificates are
+ *  verified unless `verify: false`. */
+export interface TlsConfig {
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
+  verify: boolean;
+}
+
 /** How the http sink proves who it is; secrets come from ${VAR} and are never logged. */
 export type HttpAuthConfig =
   { strategy: 'bearer'; token: string } | { strategy: 'basic'; user: string; password: string };
@@ -164,8 +173,7 @@ export interface HttpSinkConfig {
   /** Extra request headers (names checked; reserved ones like content-length refused). */
   headers: Record<string, string>;
   auth: HttpAuthConfig | null;
-  /** Files (PEM). Certificates are verified unless `verify: false`. */
-  tls: { ca: string | null; cert: string | null; key: string | null; verify: boolean };
+  tls: TlsConfig;
   /** One request: connect, send, and the answer's headers and body each within this. ms. */
   timeout: number;
   /** Requests in flight at once (= pooled keep-alive connections). */
@@ -199,7 +207,30 @@ export interface BlackholeSinkConfig {
   buffer: BufferConfig;
 }
 
-export type SinkConfig = StdoutSinkConfig | FileSinkConfig | HttpSinkConfig | BlackholeSinkConfig;
+/** Adds every event to a Redis stream (src/sinks/redis): XADD with MAXLEN ~, pipelined. */
+export interface RedisSinkConfig {
+  type: 'redis';
+  /** redis[s]://[user:password@]host[:port][/db]. */
+  url: string;
+  /** Credentials instead of the URL's; user null = the `default` user. Never logged. */
+  auth: { user: string | null; password: string } | null;
+  /** Used with rediss:// only. */
+  tls: TlsConfig;
+  /** Stream key; `{field}` placeholders take top-level event fields. */
+  stream: string;
+  /** Approximate bound of each stream (MAXLEN ~); 0 = no trimming. */
+  maxlen: number;
+  /** fields: one stream field per event field; json: one field `event` with the JSON event. */
+  encoding: 'fields' | 'json';
+  /** Connect timeout, and the wait for a batch's replies. Milliseconds. */
+  timeout: number;
+  /** Connect and PING at start-up. */
+  healthcheck: boolean;
+  buffer?: BufferConfig;
+}
+
+export type SinkConfig =
+  StdoutSinkConfig | FileSinkConfig | HttpSinkConfig | RedisSinkConfig | BlackholeSinkConfig;
 
 export interface BatchConfig {
   max_events: number;

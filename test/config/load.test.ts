@@ -209,14 +209,14 @@ describe('each problem names its key and line:col', () => {
       },
     ],
     [
-      'a sink type that arrives later says so',
-      WEB + 'sinks:\n  up: {type: redis, uri: "redis://x"}\n',
+      'a typo in a redis sink key suggests the key',
+      WEB + 'sinks:\n  up: {type: redis, url: "redis://x", stream: logs, max_len: 10}\n',
       {
-        code: 'VES_CONFIG_ENUM',
-        path: 'sinks.up.type',
+        code: 'VES_CONFIG_UNKNOWN_KEY',
+        path: 'sinks.up.max_len',
         line: 6,
-        col: 14,
-        says: 'arrives in a later release',
+        col: 53,
+        says: 'did you mean `maxlen`?',
       },
     ],
     [

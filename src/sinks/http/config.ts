@@ -18,6 +18,7 @@ import {
 } from '../../config/schema.js';
 import type { HttpAuthConfig, HttpSinkConfig } from '../../config/types.js';
 import { bufferSchema } from '../buffer-config.js';
+import { tlsSchema } from '../tls.js';
 
 /** The formats; formats/index.ts maps each to its encoder (typed against this list). */
 export const formatNames = ['ndjson', 'clickhouse', 'loki', 'elasticsearch', 'otlp'] as const;
@@ -130,18 +131,7 @@ const auth: Schema<HttpAuthConfig | null> = {
   },
 };
 
-const tls = object(
-  {
-    ca: nullable(string({ doc: 'PEM file of the CA(s) to trust instead of the system ones.' })),
-    cert: nullable(string({ doc: 'PEM file of a client certificate (mutual TLS); needs `key`.' })),
-    key: nullable(string({ doc: 'PEM file of the client certificate’s private key.' })),
-    verify: bool({
-      default: true,
-      doc: 'Verify the server certificate and name. Turn off only for tests: anyone on the path can read and change the data.',
-    }),
-  },
-  { doc: 'TLS for https:// uris; files are read at start-up.' },
-);
+const tls = tlsSchema('TLS for https:// uris; files are read at start-up.');
 
 /** ClickHouse identifiers are quoted with backticks in the query: refuse what would break out. */
 function checkIdentifier(s: string): string | undefined {

@@ -3,12 +3,11 @@
 // write() resolves once the server took the batch; it rejects with a SinkRejectedError
 // (permanent, dead-lettered by the pipeline) when the server refuses it for good.
 
-import { readFile } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
 import type { HttpSinkConfig } from '../../config/types.js';
 import { SinkRejectedError, VesError } from '../../errors.js';
 import type { Batch, ComponentContext, Sink } from '../../pipeline/types.js';
 import { VERSION } from '../../version.js';
+import { readTlsFiles, type TlsFiles } from '../tls.js';
 import { compress, CONTENT_ENCODING, prepare } from './compress.js';
 import { makeFormat, type Format, type Verdict } from './formats/index.js';
 import {
@@ -38,7 +37,7 @@ const WARN_FIRST_ATTEMPTS = 3;
 const WARN_EVERY_ATTEMPTS = 10;
 
 export async function build(config: HttpSinkConfig, ctx: ComponentContext): Promise<HttpSink> {
-  const tls = await readTls(config, ctx.id);
+  const tls = await readTlsFiles(config.tls, ctx.id);
   await prepare(config.compression);
   return new HttpSink(config, ctx, tls);
 }
@@ -65,7 +64,7 @@ export class HttpSink implements Sink {
   constructor(
     private readonly config: HttpSinkConfig,
     private readonly ctx: ComponentContext,
-    tls: { ca?: Buffer; cert?: Buffer; key?: Buffer },
+    tls: TlsFiles,
   ) {
     const uri = new URL(config.uri);
     this.where = uri.origin + uri.pathname;
@@ -315,53 +314,4 @@ function countLines(buf: Buffer): number {
   let n = 0;
   for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) n++;
   return n;
-}
-
-/** Reads tls.ca/cert/key and checks them now, so a bad file fails the start, not each request. */
-async function readTls(
-  config: HttpSinkConfig,
-  id: string,
-): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
-  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
-  for (const k of ['ca', 'cert', 'key'] as const) {
-    const path = config.tls[k];
-    if (path === null) continue;
-    try {
-      out[k] = await readFile(path);
-    } catch (err) {
-      throw new VesError(
-        'VES_SINK_TLS',
-        `sink ${id}: cannot read tls.${k} ${path}: ${(err as Error).message}`,
-        undefined,
-        { cause: err },
-      );
-    }
-  }
-  // createSecureContext takes a file with no PEM block in it as "no certificates": say so.
-  for (const [k, marker] of [
-    ['ca', '-----BEGIN CERTIFICATE-----'],
-    ['cert', '-----BEGIN CERTIFICATE-----'],
-    ['key', 'PRIVATE KEY-----'],
-  ] as const) {
-    const pem = out[k];
-    if (pem !== undefined && !pem.includes(marker)) {
-      throw new VesError(
-        'VES_SINK_TLS',
-        `sink ${id}: tls files are not usable: tls.${k} ${config.tls[k]} holds no PEM ${k === 'key' ? 'private key' : 'certificate'}`,
-      );
-    }
-  }
-  if (out.ca || out.cert) {
-    try {
-      createSecureContext(out);
-    } catch (err) {
-      throw new VesError(
-        'VES_SINK_TLS',
-        `sink ${id}: tls files are not usable (PEM expected; cert and key must match): ${(err as Error).message}`,
-        undefined,
-        { cause: err },
-      );
-    }
-  }
-  return out;
 }

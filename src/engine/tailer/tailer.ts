@@ -517,6 +517,11 @@ export class Tailer {
         this.schedule(f);
         return;
       }
+      if (await this.headChanged(f)) {
+        await this.truncated(f);
+        this.schedule(f);
+        return;
+      }
       await this.readOnce(f);
       if (f.done) return;
       if (sp.readPos < f.size || f.needsCheck) this.schedule(f);
@@ -640,6 +645,21 @@ export class Tailer {
     }
     f.fh = fh;
     f.lastDataAt = performance.now();
+  }
+
+  /**
+   * copytruncate seen late: the file was emptied and has grown past our offset again before any
+   * stat saw it shorter (a loaded host, a fast writer). Its first line is no longer the one its
+   * key was made from. Checked before each read (one 1 KiB pread, page-cached: at most
+   * 1000 / CHASE_MS per busy file per second) so that the new content is never read from the old
+   * content's offset, which would skip its start and leave the copy shadowed for good
+   * (test/reliability/rotation.test.ts under load).
+   */
+  private async headChanged(f: TailedFile): Promise<boolean> {
+    if (this.mode !== 'checksum' || f.provisional || f.orphan || f.fh === null) return false;
+    if (f.splitter.readPos === 0) return false;
+    const id = await fingerprint(f.fh, this.mode, f.dev, f.ino);
+    return id.key !== f.key;
   }
 
   /**

@@ -157,6 +157,27 @@ describe('tailer: rotation, truncation, deletion', () => {
     );
   });
 
+  test('copytruncate seen late (the file regrew past the offset first): noticed by its first line, nothing skipped', async () => {
+    // test/reliability/rotation.test.ts on a loaded host: no stat saw the file shorter, and the
+    // new content was read from the old offset (its start skipped, the copy shadowed for good).
+    const p = path.join(dir(), 'app.log');
+    await writeFile(p, numbered('before', 0, 100));
+    const t = tail({ include: [path.join(dir(), 'app.log*')] });
+    await t.tailer.start();
+    await waitFor(() => t.lines.length === 100);
+    t.tailer.pause();
+    await copyFile(p, p + '.1');
+    await appendFile(p + '.1', numbered('late', 0, 5)); // the copy has lines never read
+    await truncate(p, 0);
+    await appendFile(p, numbered('after', 0, 300)); // longer than the old content
+    t.tailer.resume();
+    await waitFor(() => t.lines.length >= 405, { what: 'both files', timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect([...t.lines].sort()).toEqual(
+      [...range('before', 0, 100), ...range('late', 0, 5), ...range('after', 0, 300)].sort(),
+    );
+  });
+
   test('copytruncate with device_and_inode: same key, marks start again at 0', async () => {
     const p = path.join(dir(), 'app.log');
     await writeFile(p, numbered('before', 0, 10));

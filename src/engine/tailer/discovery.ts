@@ -87,6 +87,8 @@ export class Discovery {
   private readonly log: Logger;
   private readonly onEvent: DiscoveryOptions['onEvent'];
   private readonly watchers = new Map<string, { close(): Promise<void> | void }>();
+  /** The watchers of watchFlat: every write to a file in their directory is an event. */
+  private readonly flat = new WeakSet<object>();
   private closed = false;
 
   constructor(opts: DiscoveryOptions) {
@@ -116,6 +118,16 @@ export class Discovery {
       if (!this.watchers.has(base.dir)) await this.watchBase(base);
     }
     return this.walkAll();
+  }
+
+  /**
+   * True while `p`'s directory is watched with fs.watch (watchFlat): each write to `p` is an
+   * event, none is throttled away (chokidar's can be), so the tailer needs no look of its own
+   * after a read to see what came next.
+   */
+  everyChange(p: string): boolean {
+    const w = this.watchers.get(path.dirname(p));
+    return w !== undefined && this.flat.has(w);
   }
 
   async close(): Promise<void> {
@@ -240,6 +252,7 @@ export class Discovery {
     }
     w.on('error', lost);
     this.watchers.set(dir, handle);
+    this.flat.add(handle);
     return true;
   }
 

@@ -119,7 +119,8 @@ const KNOWN_MAX = 4096;
 /** 10 ms: the timer that drives polls and timeouts never spins faster than this. */
 const MIN_TICK_MS = 10;
 /**
- * 5 ms: a file that just gave data is looked at again this soon after reaching its end. Reading
+ * 5 ms: a file that just gave data is looked at again this soon after reaching its end (unless
+ * fs.watch reports its every write, Discovery.everyChange: then its next event does). Reading
  * again at once would chase a line-at-a-time writer with one read per line (a core spent on
  * syscalls); waiting for chokidar's throttled events or the poll adds up to poll_interval of
  * latency. 5 ms is the batcher's own default timeout: reads of a busy file pick up ~5 ms of
@@ -169,6 +170,8 @@ class TailedFile {
   needsSize = false;
   /** Waiting in the chase list (see CHASE_MS). */
   chasing = false;
+  /** On a local filesystem (statfs): reads cannot wait on a network, events are not remote. */
+  local = false;
   /** Small reads and size checks of the descriptor may be synchronous (a local file we opened). */
   syncIo = false;
   done = false;
@@ -525,7 +528,9 @@ export class Tailer {
       await this.readOnce(f);
       if (f.done) return;
       if (sp.readPos < f.size || f.needsCheck) this.schedule(f);
-      else this.chase(f);
+      else if (!(f.local && this.discovery.everyChange(f.path))) this.chase(f);
+      // else: the next write is an event (fs.watch on a local disk), and an event within
+      // CHASE_MS of this read is deferred to the chase (onFileEvent): no timer wake-up per read.
       return;
     }
     if (f.needsCheck) {
@@ -804,7 +809,8 @@ export class Tailer {
         return;
       }
       const f = new TailedFile(p, fh, fst, id, start);
-      f.syncIo = this.opts.openFile === undefined && (await this.localFs(fst.dev, p));
+      f.local = await this.localFs(fst.dev, p);
+      f.syncIo = f.local && this.opts.openFile === undefined;
       const onLines = this.opts.onLines;
       f.splitter = new LineSplitter(
         this.opts.maxLineBytes,

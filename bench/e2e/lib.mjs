@@ -1,6 +1,7 @@
-// Shared by the bench/e2e programs: /proc readings of the agent process and an incremental
-// line counter for its output.
+// Shared by the bench/e2e programs: /proc readings of the agent process, an incremental
+// line counter for its output, and the machine line every result starts with.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
@@ -40,4 +41,13 @@ export function lineCounter(path) {
     },
     close: () => fd !== -1 && closeSync(fd),
   };
+}
+
+/** "machine: 2 x <cpu>, 8 GiB, node v20.x, load average 1.00 0.50 0.25": printed with every result. */
+export function machineLine() {
+  const c = cpus();
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  return `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${load}`;
 }

@@ -24,6 +24,7 @@ import {
   type At,
   type Schema,
 } from './schema.js';
+import { checkHostPort } from '../engine/listen.js';
 import type { AgentConfig } from './types.js';
 
 /** A thread count; 64: more parse threads than cores only adds memory, and few hosts have more. */
@@ -45,14 +46,6 @@ const workers = custom<'auto' | number>(
     return workerCount.decode(at);
   },
 );
-
-function hostPort(s: string): string | undefined {
-  const colon = s.lastIndexOf(':');
-  const port = Number(s.slice(colon + 1));
-  // Port 0: any free port (the agent logs the one it got); tests use it.
-  const ok = colon > 0 && /^\d+$/.test(s.slice(colon + 1)) && port >= 0 && port < 65536;
-  return ok ? undefined : 'expected host:port, e.g. 127.0.0.1:8686';
-}
 
 const shape = object(
   {
@@ -104,7 +97,7 @@ const shape = object(
         enabled: bool({ default: false, doc: 'Serve /metrics, /health, /stats and /ui.' }),
         address: string({
           default: '127.0.0.1:8686', // loopback: the admin API has no auth
-          check: hostPort,
+          check: checkHostPort,
           doc: 'host:port the admin API listens on.',
         }),
       },

@@ -65,7 +65,37 @@ export interface StdinSourceConfig {
   multiline?: MultilineConfig | null;
 }
 
-export type SourceConfig = FileSourceConfig | StdinSourceConfig;
+/**
+ * The `http` source (src/sources/http): an aggregator's intake, `POST /v1/logs` with the NDJSON
+ * bodies the http sink sends (`format: ndjson`), answered once every sink acknowledged them.
+ */
+export interface HttpSourceConfig {
+  type: 'http';
+  /** host:port to listen on (port 0: any free one). */
+  address: string;
+  /** Clients must send `Authorization: Bearer <token>`; null: no authentication. */
+  auth: { strategy: 'bearer'; token: string } | null;
+  /** Serve HTTPS with these PEM files; null: plain HTTP. */
+  tls: { cert_file: string; key_file: string } | null;
+  /** A larger body (as sent, and once decompressed) is refused with 413. Bytes. */
+  max_body_bytes: number;
+  /** Requests being read or waiting for their acknowledgement; more get 503. */
+  max_in_flight_requests: number;
+  /** Body bytes held by those requests; a request that would cross it gets 503. Bytes. */
+  max_in_flight_bytes: number;
+  /** A request whose events are not acknowledged by every sink within this gets 503. ms. */
+  ack_timeout: number;
+  /** The Retry-After of a 503. Milliseconds (sent as whole seconds, at least 1). */
+  retry_after: number;
+  /** json (lift each object's fields) or raw (keep each line as `message`). */
+  parser: string;
+  /** Always [] (no templates for this source); kept for the shared parser checks. */
+  templates?: string[];
+  keep_message?: boolean;
+  fields: Record<string, FieldValue>;
+}
+
+export type SourceConfig = FileSourceConfig | StdinSourceConfig | HttpSourceConfig;
 
 /** A sink's `buffer` (src/sinks/buffer-config.ts): where its batches wait, and how many. */
 export interface BufferConfig {

@@ -49,6 +49,9 @@ export class Acker {
   private head = 0;
   private lastSeq = -Infinity;
   private waiters: (() => void)[] = [];
+  /** Sources whose marks are not file positions (the http source): their committed marks go
+   *  to a listener instead of the checkpoint store. Empty for file-only agents. */
+  private readonly listeners = new Map<string, (mark: AckMark) => void>();
 
   constructor(store: CheckpointStore) {
     this.store = store;
@@ -98,6 +101,16 @@ export class Acker {
     if (i === this.head) this.commit();
   }
 
+  /**
+   * Hand the committed marks of `sourceId` to `listener` instead of writing them as checkpoints.
+   * It is called in commit order: a mark is committed once every sink acknowledged every batch
+   * up to the one carrying it, so the source may treat all it emitted before that mark as
+   * delivered (the http source answers its requests then).
+   */
+  listen(sourceId: string, listener: (mark: AckMark) => void): void {
+    this.listeners.set(sourceId, listener);
+  }
+
   /** Resolves once nothing is in flight (every tracked batch committed). */
   drained(): Promise<void> {
     if (this.inFlight.batches === 0) return Promise.resolve();
@@ -108,12 +121,20 @@ export class Acker {
   private commit(): void {
     const entries = this.entries;
     const store = this.store;
+    const listeners = this.listeners;
     let head = this.head;
     const now = Date.now();
     while (head < entries.length && entries[head].pending === 0) {
       const marks = entries[head].marks;
       for (let k = 0; k < marks.length; k++) {
         const m = marks[k];
+        if (listeners.size !== 0) {
+          const listener = listeners.get(m.sourceId);
+          if (listener !== undefined) {
+            listener(m);
+            continue;
+          }
+        }
         let dev = m.dev;
         let ino = m.ino;
         // File marks carry dev/ino; marks made elsewhere (tests, future sources) may not.

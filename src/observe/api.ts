@@ -7,8 +7,7 @@
 // page cannot make a browser read it through a hostname of the attacker's).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { VesError } from '../errors.js';
+import { boundUrl, listen, splitAddress } from '../engine/listen.js';
 import { VERSION } from '../version.js';
 import type { Counters } from './counters.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -32,14 +31,6 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** `host:port` -> its parts; brackets of an IPv6 host are removed. */
-export function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  let host = address.slice(0, colon);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(address.slice(colon + 1)) };
-}
-
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
 function isLoopback(host: string): boolean {
@@ -59,6 +50,8 @@ const COMMON = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff
 /** The page loads nothing from anywhere: inline script and style, data from this origin only. */
 const PAGE_CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
+
+export { splitAddress };
 
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const { host, port } = splitAddress(opts.address);
@@ -185,27 +178,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   });
   // A dashboard left open must not keep a stopping agent alive: SSE sockets are ended on close().
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const why =
-        err.code === 'EADDRINUSE'
-          ? 'the port is in use (another agent, or another program)'
-          : err.code === 'EADDRNOTAVAIL'
-            ? 'that address is not one of this machine'
-            : err.code === 'EACCES'
-              ? 'permission denied (ports below 1024 need privileges)'
-              : err.message;
-      reject(
-        new VesError('VES_API_LISTEN', `api.address ${opts.address}: cannot listen: ${why}`, 1, {
-          cause: err,
-        }),
-      );
-    });
-    server.listen(port, host, () => resolve());
-  });
-  const bound = server.address() as AddressInfo;
-  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  const url = `http://${shownHost}:${bound.port}`;
+  const bound = await listen(server, opts.address, 'api.address', 'VES_API_LISTEN');
+  const url = boundUrl(bound, 'http');
   log.info('admin API listening', { url, endpoints: '/metrics /health /stats /events /ui' });
   if (!loopbackOnly) {
     log.warn('the admin API listens beyond loopback and has no authentication: firewall it', {

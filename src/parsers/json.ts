@@ -311,3 +311,32 @@ function member(buf: Uint8Array, i: number, e: number): number {
   if (i >= e || buf[i] !== 0x3a) return -1;
   return ws(buf, i + 1, e);
 }
+
+/** What scanLine found (the http source refuses a request on the first line that is not 0). */
+export const LINE_OBJECT = 0;
+export const LINE_BLANK = 1;
+export const LINE_NOT_OBJECT = 2;
+export const LINE_INVALID = 3;
+
+/**
+ * Reads buf[s, e) with the parser's own scanner, making no objects: one JSON object (whitespace
+ * around it allowed), a blank line, a JSON value that is not an object, or not JSON at all. The
+ * http source checks a whole request with it before any line enters the pipeline, so the
+ * parser later accepts exactly the lines that were checked here.
+ */
+export function scanLine(buf: Buffer, s: number, e: number): number {
+  // skipString reads 4 bytes at a time through `view`: point it at this buffer (once per body,
+  // not per line: the check is three compares).
+  if (
+    view.buffer !== buf.buffer ||
+    view.byteOffset !== buf.byteOffset ||
+    view.byteLength !== buf.length
+  ) {
+    view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
+  const p = ws(buf, s, e);
+  if (p === e) return LINE_BLANK;
+  const end = skipValue(buf, p, e);
+  if (end < 0 || ws(buf, end, e) !== e) return LINE_INVALID;
+  return buf[p] === 0x7b ? LINE_OBJECT : LINE_NOT_OBJECT;
+}

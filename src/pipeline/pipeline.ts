@@ -18,7 +18,7 @@ import { sources as sourceRegistry } from '../sources/index.js';
 import { Dispatcher } from './dispatch.js';
 import { Processor } from './process.js';
 import { SinkRunner } from './sink-runner.js';
-import type { Batch, LineChunk, Sink, Source, Wants } from './types.js';
+import type { Batch, LineChunk, Sink, Source, SourceContext, Wants } from './types.js';
 
 /**
  * In-flight bound for backpressure: bytes sealed or waiting in the batcher but not yet acked by
@@ -139,6 +139,7 @@ export class Pipeline {
         const source = await buildSource(id, sc, dataDir, log, store, {
           emit: (chunk) => this.onChunk(chunk),
           done: () => this.onSourceDone(id),
+          onCommit: (listener) => this.acker.listen(id, listener),
         });
         this.sources.set(id, source);
       }
@@ -351,7 +352,7 @@ async function buildSource(
   dataDir: string,
   log: Logger,
   checkpoints: import('../engine/checkpoints.js').CheckpointStore,
-  hooks: { emit: (c: LineChunk) => void; done: () => void },
+  hooks: Pick<SourceContext, 'emit' | 'done' | 'onCommit'>,
 ): Promise<Source> {
   const def = sourceRegistry[sc.type];
   const mod = await def.load();

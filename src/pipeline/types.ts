@@ -103,6 +103,13 @@ export interface SourceContext extends ComponentContext {
   emit(chunk: LineChunk): void;
   /** Called once when a finite source (stdin) reaches its end. */
   done(): void;
+  /**
+   * For sources whose marks are not file positions (the http source): from now on this
+   * source's marks are handed to `listener` once committed (every sink acknowledged all lines up
+   * to them, in order) instead of being written as checkpoints. Absent in contexts made by tests
+   * of other sources.
+   */
+  onCommit?(listener: (mark: AckMark) => void): void;
 }
 
 export interface Source {

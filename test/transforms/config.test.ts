@@ -3,6 +3,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { expectConfigError, parse, SINK } from '../config/helpers.js';
+import type { AgentConfig, FileSourceConfig } from '../../src/config/types.js';
 
 const SOURCES = 'sources:\n  web: {type: stdin}\n  app: {type: stdin}\n';
 const cfg = (transforms: string): string => `${SOURCES}transforms:\n${transforms}${SINK}`;
@@ -161,26 +162,30 @@ describe('transforms config', () => {
   });
 });
 
+/** The `multiline` of source `app` (a file source: the only kind with that key besides stdin). */
+function multilineOf(c: AgentConfig): FileSourceConfig['multiline'] {
+  return (c.sources.app as FileSourceConfig).multiline;
+}
+
 describe('multiline config', () => {
   const src = (ml: string): string =>
     `sources:\n  app:\n    type: file\n    include: [/tmp/x.log]\n    multiline: ${ml}\n${SINK}`;
 
   test('decodes with defaults; absent is null', () => {
-    expect(parse(src('{mode: indented}')).sources.app.multiline).toEqual({
+    expect(multilineOf(parse(src('{mode: indented}')))).toEqual({
       mode: 'indented',
       timeout: 1000,
       max_bytes: 1048576,
     });
     expect(
-      parse(src('{mode: start_pattern, pattern: "^\\\\d{4}-", timeout: 200ms}')).sources.app
-        .multiline,
+      multilineOf(parse(src('{mode: start_pattern, pattern: "^\\\\d{4}-", timeout: 200ms}'))),
     ).toEqual({
       mode: 'start_pattern',
       pattern: '^\\d{4}-',
       timeout: 200,
       max_bytes: 1048576,
     });
-    expect(parse(src('')).sources.app.multiline).toBeNull();
+    expect(multilineOf(parse(src('')))).toBeNull();
   });
 
   test.each([
@@ -227,5 +232,5 @@ test('config/transforms.yaml: the example decodes into the transforms it shows',
     ['filter', 'filter_3', ['app']],
     ['enrich', 'enrich_4', []],
   ]);
-  expect(c.sources.app.multiline).toMatchObject({ mode: 'start_pattern', max_bytes: 512 * 1024 });
+  expect(multilineOf(c)).toMatchObject({ mode: 'start_pattern', max_bytes: 512 * 1024 });
 });

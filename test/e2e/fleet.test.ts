@@ -5,7 +5,6 @@
 // per agent, the distinct sequence numbers are exactly 0..N-1 (count, min, max, sum).
 // Duplicates are what at-least-once permits around the crash, and none after it.
 
-import { createConnection } from 'node:net';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -98,18 +97,6 @@ function seqsByAgent(bodies: string[]): Record<string, Set<number>> {
   return out;
 }
 
-/** True once something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 async function startAggregator(cfg: string, port: number): Promise<Agent> {
   const agg = startAgent(['--config', cfg], { env: { VES_TOKEN: TOKEN } });
   running.push(agg);
@@ -118,9 +105,10 @@ async function startAggregator(cfg: string, port: number): Promise<Agent> {
   await waitUntil(
     async () => {
       if (exited) throw new Error(`the aggregator exited at start:\n${agg.stderr()}`);
-      return listening(port);
+      const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
+      return res?.status === 200;
     },
-    { timeout: 20_000, interval: 50, what: `the aggregator to listen on ${port}` },
+    { timeout: 20_000, interval: 50, what: `the aggregator's /health on port ${port}` },
   );
   return agg;
 }
@@ -267,6 +255,8 @@ batch: {max_events: 500, timeout: 5ms}
     const expected = { distinct: total, min: 0, max: total - 1, sum: (total * (total - 1)) / 2 };
     for (const a of AGENTS) expect(t[a]).toMatchObject(expected);
     expect(Object.keys(t).sort()).toEqual([...AGENTS]);
+    // The aggregator names the sender (its address) as `source`; the agent's own is `_source`.
+    expect(await ch.query('SELECT DISTINCT source FROM fleet')).toBe('127.0.0.1');
     const after = await ch.query(
       `SELECT count() - uniqExact(agent, seq) FROM (${ROWS}) WHERE seq >= ${aroundCrash}`,
     );

@@ -85,7 +85,8 @@ export const ERROR_CODES = {
   VES_SOURCE_READ: 'A source could not read its input (permissions, I/O error).',
   VES_SOURCE_LISTEN:
     'An http source cannot listen on its address (port in use, no such address), or cannot load zstd.',
-  VES_SOURCE_TLS: "An http source's tls.cert_file or tls.key_file cannot be read or is not valid PEM.",
+  VES_SOURCE_TLS:
+    "An http source's tls.cert_file or tls.key_file cannot be read or is not valid PEM.",
   VES_SINK_WRITE: 'A sink could not write a batch.',
   VES_SINK_CLOSED:
     "A sink's destination closed for good (stdout's reader went away): the agent stops.",

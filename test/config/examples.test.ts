@@ -15,12 +15,16 @@ test('the examples are there', () => {
       'file-to-file.yaml',
       'stdin.yaml',
       'seed-shorthand.yaml',
+      'aggregator.yaml',
     ]),
   );
 });
 
+/** What the examples read from the environment without a default (secrets). */
+const ENV = { VES_TOKEN: 'example-token' };
+
 test.each(examples)('config/%s validates', async (name) => {
-  const config = await loadConfigFile(join(dir, name), {});
+  const config = await loadConfigFile(join(dir, name), ENV);
   expect(Object.keys(config.sources).length).toBeGreaterThan(0);
   expect(Object.keys(config.sinks).length).toBeGreaterThan(0);
 });
@@ -44,4 +48,16 @@ test('seed-shorthand.yaml maps onto the long form', async () => {
   const c = await loadConfigFile(join(dir, 'seed-shorthand.yaml'), {});
   expect(c.sources.main).toMatchObject({ type: 'file', include: ['/var/log/app/*.log'] });
   expect(c.batch.max_events).toBe(500);
+});
+
+test('aggregator.yaml: an http source with bearer auth, on every interface', async () => {
+  const c = await loadConfigFile(join(dir, 'aggregator.yaml'), ENV);
+  expect(c.sources.fleet).toMatchObject({
+    type: 'http',
+    address: '0.0.0.0:8700',
+    auth: { strategy: 'bearer', token: 'example-token' },
+    tls: null,
+    max_body_bytes: 10 * 1024 * 1024,
+    parser: 'json',
+  });
 });

@@ -75,7 +75,12 @@ export async function decodeBody(
   const bound = zstdBound(body, maxBytes);
   if (bound === -1) throw new BodyError(400, 'not a valid zstd body: bad frame or block header');
   if (bound > maxBytes) {
-    throw new BodyError(413, `the body inflates to more than max_body_bytes (${maxBytes})`);
+    // The bound is tight (within one block per frame) for levels up to 15; levels 16+ split
+    // blocks smaller, so their bodies are refused from about max_body_bytes / 25 up.
+    throw new BodyError(
+      413,
+      `the body may inflate to more than max_body_bytes (${maxBytes}): its zstd frame headers allow up to ${bound} bytes (zstd levels 16+ count high here: compress at a lower level or send smaller bodies)`,
+    );
   }
   let out: Buffer;
   try {
@@ -101,7 +106,9 @@ const ZSTD_SKIPPABLE = 0x184d2a50;
  * raw and RLE blocks state their size, a compressed block decodes to at most
  * min(window, 128 KiB). -1 when the bytes are not zstd frames; stops counting past `limit`.
  * One step per block (128 KiB of output), so it costs nothing next to decoding. Frames made
- * by one-shot compressors (our http sink's) carry no content size, hence the walk.
+ * by one-shot compressors (our http sink's) carry no content size, hence the walk. The bound is
+ * within 128 KiB per frame of the truth up to level 15; levels 16+ cut smaller compressed
+ * blocks (zstd's block splitter), each still counted as a full one.
  */
 export function zstdBound(buf: Buffer, limit: number): number {
   const n = buf.length;

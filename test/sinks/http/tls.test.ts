@@ -2,44 +2,14 @@
 // test time (no key is committed): verification on with `ca`, on without it (refused, named),
 // off; mutual TLS with a client certificate; unreadable TLS files fail the build.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { VesError } from '../../../src/errors.js';
+import { selfSigned } from '../../helpers/tls.js';
 import { useTempDir } from '../../helpers/tmp.js';
 import { missing, seqBatch, sinkFor } from './helpers.js';
 import { startReceiver, type Receiver } from './receiver.js';
-
-/** A self-signed P-256 certificate for 127.0.0.1 (EC: generated in milliseconds, unlike RSA). */
-function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 describe('http sink over TLS', () => {
   const tmp = useTempDir();

@@ -5,6 +5,10 @@
 // events/s, 503s, p50/p99 request latency, the aggregator's peak RSS and CPU. It shows that
 // beyond its bound the aggregator answers 503 instead of growing, and serves again (200s) when
 // the load drops; at the end the aggregator's own /metrics must count every accepted event.
+// Columns: "not sent" = due requests the generator skipped (MAX_OPEN open already); p99 503 =
+// how fast refusals come; CPU % = the aggregator's user+sys over all threads, of one core;
+// run queue % = the time its threads were runnable but waiting for a CPU (schedstat): on a
+// shared machine, how much of the step it was starved rather than busy.
 //
 //   npm run build && node bench/e2e/aggregator-load.mjs [--step 10] [--batch 1000]
 //       [--rates 20000,50000,100000,200000,400000,50000,20000] [--sink blackhole|file]
@@ -15,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compress } from '@mongodb-js/zstd';
 import { Pool } from 'undici';
-import { machineLine, procUsage } from './lib.mjs';
+import { machineLine, procUsage, runQueueDelta, runQueueWait } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -110,6 +114,8 @@ async function runStep(pool, bodies, rate, stepS, pid) {
   const st = { sent: 0, notSent: 0, ok: 0, busy: 0, other: 0, errors: 0, open: 0 };
   let peakRss = 0;
   const cpu0 = procUsage(pid).cpuS;
+  const wait0 = runQueueWait(pid);
+  const lat503 = [];
   const t0 = performance.now();
   const end = t0 + stepS * 1000;
   let due = 0;
@@ -131,10 +137,13 @@ async function runStep(pool, bodies, rate, stepS, pid) {
       })
       .then(async (res) => {
         await res.body.dump();
-        lat.push(performance.now() - start);
+        const ms = performance.now() - start;
+        lat.push(ms);
         if (res.statusCode === 200) st.ok++;
-        else if (res.statusCode === 503) st.busy++;
-        else st.other++;
+        else if (res.statusCode === 503) {
+          st.busy++;
+          lat503.push(ms);
+        } else st.other++;
       })
       .catch(() => st.errors++)
       .finally(() => st.open--);
@@ -160,17 +169,21 @@ async function runStep(pool, bodies, rate, stepS, pid) {
   }
   const seconds = (performance.now() - t0) / 1000;
   const u = procUsage(pid);
-  lat.sort((a, b) => a - b);
-  const q = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN);
+  const q = (xs, p) => {
+    xs.sort((a, b) => a - b);
+    return xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN;
+  };
   return {
     rate,
     offered: (due * BATCH) / stepS,
     accepted: (st.ok * BATCH) / stepS,
     ...st,
-    p50: q(0.5),
-    p99: q(0.99),
+    p50: q(lat, 0.5),
+    p99: q(lat, 0.99),
+    p99busy: q(lat503, 0.99),
     peakRss: Math.max(peakRss, u.rssMb),
     cpu: (u.cpuS - cpu0) / seconds,
+    runq: runQueueDelta(wait0, runQueueWait(pid)) / seconds,
   };
 }
 
@@ -222,7 +235,7 @@ async function main() {
       `warm-up: ${WARMUP_S} s at ${fmt(RATES[0])} ev/s: ${warm.ok} x 200, ${warm.busy} x 503; then ${STEP_S} s per step:`,
     );
     console.log(
-      'offered ev/s | accepted ev/s |  200 |  503 | other | not sent | p50 ms | p99 ms | peak RSS MB | CPU % of a core',
+      'offered ev/s | accepted ev/s |  200 |  503 | other | not sent | p50 ms | p99 ms | p99 503 ms | peak RSS MB | CPU % | run queue %',
     );
     const rows = [];
     for (const rate of RATES) {
@@ -234,7 +247,8 @@ async function main() {
         `${fmt(r.offered).padStart(12)} | ${fmt(r.accepted).padStart(13)} | ${String(r.ok).padStart(4)} | ` +
           `${String(r.busy).padStart(4)} | ${String(r.other + r.errors).padStart(5)} | ` +
           `${String(r.notSent).padStart(8)} | ${r.p50.toFixed(1).padStart(6)} | ${r.p99.toFixed(1).padStart(6)} | ` +
-          `${r.peakRss.toFixed(0).padStart(11)} | ${(r.cpu * 100).toFixed(0).padStart(5)}`,
+          `${(r.busy ? r.p99busy.toFixed(1) : '-').padStart(10)} | ${r.peakRss.toFixed(0).padStart(11)} | ` +
+          `${(r.cpu * 100).toFixed(0).padStart(5)} | ${(r.runq * 100).toFixed(0).padStart(11)}`,
       );
     }
     // Every 200 is an acknowledged batch: the sink must have counted exactly those events.

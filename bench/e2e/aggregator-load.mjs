@@ -238,6 +238,8 @@ async function main() {
       'offered ev/s | accepted ev/s |  200 |  503 | other | not sent | p50 ms | p99 ms | p99 503 ms | peak RSS MB | CPU % | run queue %',
     );
     const rows = [];
+    const gen0 = process.cpuUsage();
+    const genT0 = performance.now();
     for (const rate of RATES) {
       const r = await runStep(pool, bodies, rate, STEP_S, child.pid);
       if (exited !== null)
@@ -251,12 +253,15 @@ async function main() {
           `${(r.cpu * 100).toFixed(0).padStart(5)} | ${(r.runq * 100).toFixed(0).padStart(11)}`,
       );
     }
+    const g = process.cpuUsage(gen0);
+    const genCpu = (g.user + g.system) / 1e3 / (performance.now() - genT0);
     // Every 200 is an acknowledged batch: the sink must have counted exactly those events.
     const accepted = [warm, ...rows].reduce((n, r) => n + r.ok * BATCH, 0);
     const delivered = await metric(apiPort, 'ves_sink_events_total');
     console.log(
       `accepted ${fmt(accepted)} events (warm-up included), the sink counted ${fmt(delivered)}` +
-        (accepted === delivered ? '' : ' (MISMATCH)'),
+        `${accepted === delivered ? '' : ' (MISMATCH)'}; the generator (this process) used ` +
+        `${(genCpu * 100).toFixed(0)}% of a core`,
     );
     // Bounded: the RSS of steps that hit the bound (503s) against the steps within it.
     const peakOf = (xs) => Math.max(0, ...xs.map((r) => r.peakRss)).toFixed(0);

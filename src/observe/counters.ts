@@ -8,6 +8,9 @@ import { Latency, LatencyHistogram } from './latency.js';
 export interface SourceCounters {
   lines: number;
   bytes: number;
+  /** http sources only (set by the source at build): requests answered, by HTTP status, and
+   *  body bytes as received (before decompression). Bumped once per request / read. */
+  http?: { requests: Map<number, number>; bytes: number };
 }
 
 /** Totals of one transform (`transforms[]` entry, by its name), bumped once per chunk. */

@@ -81,6 +81,7 @@ export function renderMetrics(m: MetricsInput): string {
   for (const [id, s] of c.sources) w.sample('ves_source_lines_total', { source: id }, s.lines);
   w.family('ves_source_bytes_total', 'counter', 'Bytes read (whole lines), per source.');
   for (const [id, s] of c.sources) w.sample('ves_source_bytes_total', { source: id }, s.bytes);
+  httpSourceMetrics(w, c);
 
   w.family('ves_sink_events_total', 'counter', 'Events the sink delivered (its write resolved).');
   for (const [id, s] of c.sinks) w.sample('ves_sink_events_total', { sink: id }, s.events);
@@ -187,4 +188,29 @@ export function processMetrics(): Pick<
     startTimeSeconds: Math.round((Date.now() - process.uptime() * 1000) / 1000),
     node: process.version,
   };
+}
+
+/** The http sources' requests by status and bytes received; absent without an http source. */
+function httpSourceMetrics(w: Writer, c: Counters): void {
+  const http = [...c.sources].filter(([, s]) => s.http !== undefined);
+  if (http.length === 0) return;
+  w.family(
+    'ves_http_source_requests_total',
+    'counter',
+    'Requests an http source answered, per source and HTTP status.',
+  );
+  for (const [id, s] of http) {
+    const byStatus = [...s.http!.requests].sort((a, b) => a[0] - b[0]);
+    for (const [status, n] of byStatus) {
+      w.sample('ves_http_source_requests_total', { source: id, status: String(status) }, n);
+    }
+  }
+  w.family(
+    'ves_http_source_received_bytes_total',
+    'counter',
+    'Request body bytes an http source received, as sent (before decompression).',
+  );
+  for (const [id, s] of http) {
+    w.sample('ves_http_source_received_bytes_total', { source: id }, s.http!.bytes);
+  }
 }

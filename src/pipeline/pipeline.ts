@@ -135,8 +135,9 @@ export class Pipeline {
 
       for (const [id, sc] of Object.entries(config.sources)) {
         if (sc.type === 'stdin') this.finiteLeft++;
-        this.counters.source(id);
+        const counters = this.counters.source(id);
         const source = await buildSource(id, sc, dataDir, log, store, {
+          counters,
           emit: (chunk) => this.onChunk(chunk),
           done: () => this.onSourceDone(id),
           onCommit: (listener) => this.acker.listen(id, listener),
@@ -352,7 +353,7 @@ async function buildSource(
   dataDir: string,
   log: Logger,
   checkpoints: import('../engine/checkpoints.js').CheckpointStore,
-  hooks: Pick<SourceContext, 'emit' | 'done' | 'onCommit'>,
+  hooks: Pick<SourceContext, 'emit' | 'done' | 'onCommit' | 'counters'>,
 ): Promise<Source> {
   const def = sourceRegistry[sc.type];
   const mod = await def.load();

@@ -10,6 +10,7 @@
 
 import type { Logger } from '../observe/logger.js';
 import type { CheckpointStore } from '../engine/checkpoints.js';
+import type { SourceCounters } from '../observe/counters.js';
 
 /** The position a source may checkpoint once the lines before it are delivered. */
 export interface AckMark {
@@ -110,6 +111,9 @@ export interface SourceContext extends ComponentContext {
    * of other sources.
    */
   onCommit?(listener: (mark: AckMark) => void): void;
+  /** This source's totals (lines and bytes are counted by the pipeline; a source may add its
+   *  own, as the http source's requests by status). Absent in tests of other sources. */
+  counters?: SourceCounters;
 }
 
 export interface Source {

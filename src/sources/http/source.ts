@@ -71,6 +71,10 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
   const maxRequests = config.max_in_flight_requests;
   const maxBytes = config.max_in_flight_bytes;
   const retryAfter = String(Math.max(1, Math.ceil(config.retry_after / 1000)));
+  // Requests by status and bytes as received, for /metrics (kept across a reload's rebuild).
+  const stats = ctx.counters ?? { lines: 0, bytes: 0 };
+  const http = (stats.http ??= { requests: new Map<number, number>(), bytes: 0 });
+  const requests = http.requests;
 
   let inFlightRequests = 0;
   let inFlightBytes = 0;
@@ -96,14 +100,16 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
 
   const send = (res: ServerResponse, status: number, body: object, close = false): void => {
     if (res.headersSent || res.destroyed) return;
+    requests.set(status, (requests.get(status) ?? 0) + 1);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (status === 503) headers['retry-after'] = retryAfter;
     if (status === 401) headers['www-authenticate'] = 'Bearer';
-    if (status === 405) headers.allow = 'POST, OPTIONS';
+    if (status === 405 || status === 204) headers.allow = 'POST, OPTIONS';
     // A refusal before the body was read ends the connection: the unread body cannot be
     // skipped to reach a next request. While stopping, no connection is kept either.
     if (close || stopping) headers.connection = 'close';
-    const text = JSON.stringify(status < 300 ? body : { status, ...body }) + '\n';
+    const text =
+      status === 204 ? '' : JSON.stringify(status < 300 ? body : { status, ...body }) + '\n';
     headers['content-length'] = String(Buffer.byteLength(text));
     res.writeHead(status, headers);
     res.end(text);
@@ -135,8 +141,8 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
       return;
     }
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { allow: 'POST, OPTIONS' });
-      res.end();
+      // The http sink's start-up probe (OPTIONS uri) lands here.
+      send(res, 204, {});
       return;
     }
     if (req.method !== 'POST') {
@@ -181,6 +187,8 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
     length: number,
   ): void {
     inFlightRequests++;
+    // `Expect: 100-continue` (see checkContinue below): admitted, so the body may come now.
+    if (req.headers.expect !== undefined) res.writeContinue();
     let held = length > 0 ? length : 0;
     inFlightBytes += held;
     let released = false;
@@ -203,6 +211,7 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
     };
     const onData = (c: Buffer): void => {
       received += c.length;
+      http.bytes += c.length;
       if (received > maxBody) return fail(413, `body over max_body_bytes (${maxBody})`);
       if (length < 0) {
         held += c.length;
@@ -319,6 +328,10 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
       `sources.${sourceId}.tls: the certificate or key is not usable: ${(err as Error).message}`,
     );
   }
+
+  // A client that sends `Expect: 100-continue` waits for our go before sending its body: it is
+  // given only once admitted, so a refusal costs it no upload at all.
+  server.on('checkContinue', onRequest);
 
   return {
     get url() {

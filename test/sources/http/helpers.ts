@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { decodeValue } from '../../../src/config/schema.js';
 import type { HttpSourceConfig } from '../../../src/config/types.js';
+import type { SourceCounters } from '../../../src/observe/counters.js';
 import type { AckMark, LineChunk, SourceContext } from '../../../src/pipeline/types.js';
 import { schema } from '../../../src/sources/http/config.js';
 import { build, type HttpSource } from '../../../src/sources/http/source.js';
@@ -19,6 +20,8 @@ export interface Harness {
   url: string;
   chunks: LineChunk[];
   records: LogRecord[];
+  /** The source's totals as the pipeline would hold them (requests by status, bytes). */
+  counters: SourceCounters;
   /** Commit marks up to and including request #offset, as the acker does. */
   commit(offset: number): void;
   /** The mark of the last emitted chunk that carries one. */
@@ -40,6 +43,7 @@ export async function startSource(
   );
   const chunks: LineChunk[] = [];
   const { log, records } = captureLogger();
+  const counters: SourceCounters = { lines: 0, bytes: 0 };
   let listener: ((m: AckMark) => void) | undefined;
   const ctx: SourceContext = {
     id: 'fleet',
@@ -49,6 +53,7 @@ export async function startSource(
     emit: (c) => chunks.push(c),
     done: () => undefined,
     onCommit: (l) => (listener = l),
+    counters,
     ...opts.ctx,
   };
   const src = await build(config, ctx);
@@ -59,6 +64,7 @@ export async function startSource(
     url: `${src.url}/v1/logs`,
     chunks,
     records,
+    counters,
     commit(offset) {
       listener!({ sourceId: 'fleet', key: 'http', offset, path: '-' });
     },
@@ -88,6 +94,8 @@ export interface PostOptions {
   chunked?: boolean;
   /** TLS: trust this CA. */
   ca?: Buffer;
+  /** Send `Expect: 100-continue` and the body only once the server says 100 Continue. */
+  expectContinue?: boolean;
 }
 
 /**
@@ -98,6 +106,7 @@ export function post(url: string, body: Buffer | string, opts: PostOptions = {})
   const data = typeof body === 'string' ? Buffer.from(body) : body;
   const headers: Record<string, string> = { ...opts.headers };
   if (!opts.chunked) headers['content-length'] = String(data.length);
+  if (opts.expectContinue) headers.expect = '100-continue';
   const request = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, {
@@ -129,7 +138,11 @@ export function post(url: string, body: Buffer | string, opts: PostOptions = {})
       // EPIPE/ECONNRESET after the answer came: the server closed without reading the rest.
       if (!answered) reject(err);
     });
-    req.end(data);
+    if (opts.expectContinue) {
+      // The body goes only after 100 Continue; a refusal comes instead of it.
+      req.on('continue', () => req.end(data));
+      req.flushHeaders();
+    } else req.end(data);
   });
 }
 

@@ -6,6 +6,8 @@ import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { compress } from '@mongodb-js/zstd/bindings.js';
 import { afterEach, describe, expect, test } from 'vitest';
+import { Counters } from '../../../src/observe/counters.js';
+import { renderMetrics } from '../../../src/observe/metrics.js';
 import { delay, waitFor } from '../../helpers/wait.js';
 import { ndjson, post, startSource, type Harness } from './helpers.js';
 
@@ -233,6 +235,17 @@ describe('503: admission, pause, stop, ack timeout', () => {
     expect((await postAndCommit(h, ndjson(60))).status).toBe(200);
   });
 
+  test('Expect: 100-continue: a refused client never sends its body; an admitted one does', async () => {
+    h = await startSource({ max_in_flight_requests: 1 });
+    const first = post(h.url, ndjson(3), { expectContinue: true });
+    await waitFor(() => h!.chunks.length === 1);
+    const refused = await post(h.url, ndjson(3, 'second'), { expectContinue: true });
+    expect(refused.status).toBe(503);
+    expect(h.counters.http!.bytes).toBe(Buffer.byteLength(ndjson(3)));
+    h.commit(1);
+    expect((await first).json).toEqual({ accepted: 3 });
+  });
+
   test('while the pipeline has paused the source, and again after resume()', async () => {
     h = await startSource();
     h.src.pause();
@@ -326,5 +339,36 @@ describe('routing', () => {
     await waitFor(() => h!.chunks.length > before);
     h.commit(1);
     expect((await answer).status).toBe(200);
+  });
+});
+
+describe('counters', () => {
+  test('requests by status and bytes as received reach /metrics', async () => {
+    h = await startSource({ auth: { strategy: 'bearer', token: TOKEN } });
+    const packed = gzipSync(ndjson(10));
+    await postAndCommit(h, packed, { ...AUTH, 'content-encoding': 'gzip' });
+    await post(h.url, '[1]\n', { headers: AUTH });
+    await post(h.url, ndjson(1));
+    await post(h.url, ndjson(1));
+    expect(Object.fromEntries(h.counters.http!.requests)).toEqual({ 200: 1, 400: 1, 401: 2 });
+    expect(h.counters.http!.bytes).toBe(packed.length + 4); // 401s are refused unread
+
+    const counters = new Counters();
+    counters.sources.set('fleet', h.counters);
+    const text = renderMetrics({
+      counters,
+      view: undefined,
+      version: 'test',
+      node: process.version,
+      rssBytes: 0,
+      cpuSeconds: 0,
+      startTimeSeconds: 0,
+    });
+    expect(text).toContain('ves_http_source_requests_total{source="fleet",status="200"} 1\n');
+    expect(text).toContain('ves_http_source_requests_total{source="fleet",status="401"} 2\n');
+    expect(text).toContain(
+      `ves_http_source_received_bytes_total{source="fleet"} ${packed.length + 4}\n`,
+    );
+    expect(text).not.toContain(TOKEN);
   });
 });

@@ -1,6 +1,14 @@
 // Shared by the bench/e2e programs: the corpus, the machine line, /proc readings of a process,
 // an incremental line counter for its output, and a run-until-every-line-is-out loop.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { generateNginx } from '../../scripts/gen-nginx.mjs';
 
@@ -19,6 +27,31 @@ function procUsage(pid) {
     rssMb: kb('VmRSS'),
     threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1]),
   };
+}
+
+/**
+ * Seconds each thread of a live process has spent runnable but waiting for a CPU
+ * (/proc/<pid>/task/<tid>/schedstat, 2nd field, ns), by thread id. On a shared machine this
+ * tells "slow" from "starved": compare two readings with runQueueDelta().
+ */
+export function runQueueWait(pid) {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+      out.set(tid, Number(f[1]) / 1e9);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** Run-queue seconds between two runQueueWait() readings (threads new since `a` count whole). */
+export function runQueueDelta(a, b) {
+  let s = 0;
+  for (const [tid, w] of b) s += w - (a.get(tid) ?? 0);
+  return s;
 }
 
 /** Counts newlines as the output grows, reading only the new bytes. */

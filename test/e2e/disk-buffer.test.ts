@@ -19,6 +19,7 @@ import {
   tempDir,
   waitFor,
 } from './harness.js';
+import { checkpointOffset, linesBefore, unackedRecords } from '../helpers/delivery.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -28,47 +29,9 @@ afterEach(async () => cleanup());
 const SEQ = /seq=(\d+)/g;
 const seqsIn = (text: string): number[] => [...text.matchAll(SEQ)].map((m) => Number(m[1]));
 
-/**
- * The seqs of the records a disk buffer still holds past its persisted cursor: what a restart
- * sends again. Decodes the format independently of src/ (src/engine/disk-buffer/format.ts):
- * segment = "VESBUF1\n", then frames [u32 length][u32 crc][payload]; payload = [u8 flags]
- * [u32 events][body] (flags 1: NDJSON). A torn last frame is ignored, as recovery does.
- */
+/** The seqs of the records a disk buffer still holds past its persisted cursor. */
 async function unackedSeqs(bufDir: string): Promise<Set<number>> {
-  const out = new Set<number>();
-  if (!existsSync(bufDir)) return out;
-  let cursor = { segment: 0, offset: 8 };
-  const cursorFile = join(bufDir, 'cursor.json');
-  if (existsSync(cursorFile)) cursor = JSON.parse(await readFile(cursorFile, 'utf8'));
-  const segs = (await readdir(bufDir)).filter((n) => /^\d+\.seg$/.test(n)).sort();
-  for (const name of segs) {
-    const id = Number(name.slice(0, -4));
-    if (id < cursor.segment) continue;
-    const buf = await readFile(join(bufDir, name));
-    expect(buf.subarray(0, 8).toString('latin1')).toBe('VESBUF1\n');
-    let pos = id === cursor.segment ? cursor.offset : 8;
-    while (pos + 8 <= buf.length) {
-      const len = buf.readUInt32LE(pos);
-      if (len === 0 || pos + 8 + len > buf.length) break;
-      const payload = buf.subarray(pos + 8, pos + 8 + len);
-      expect(payload[0]).toBe(1);
-      for (const s of seqsIn(payload.subarray(5).toString())) out.add(s);
-      pos += 8 + len;
-    }
-  }
-  return out;
-}
-
-/** Lines before `offset` in `log`: what the checkpoint says was delivered (or buffered). */
-async function linesBefore(log: string, offset: number): Promise<number> {
-  return (await readFile(log)).subarray(0, offset).toString('latin1').split('\n').length - 1;
-}
-
-async function checkpointOffset(dataDir: string): Promise<number> {
-  const text = await readFile(join(dataDir, 'checkpoints.json'), 'utf8');
-  const offsets = [...text.matchAll(/"offset":\s*(\d+)/g)].map((m) => Number(m[1]));
-  expect(offsets.length).toBe(1);
-  return offsets[0];
+  return new Set((await unackedRecords(bufDir)).flatMap(seqsIn));
 }
 
 function counts(xs: number[]): Map<number, number> {

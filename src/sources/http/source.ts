@@ -192,6 +192,8 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
     length: number,
   ): void {
     inFlightRequests++;
+    // `Expect: 100-continue` (see checkContinue below): admitted, so the body may come now.
+    if (req.headers.expect !== undefined) res.writeContinue();
     let held = length > 0 ? length : 0;
     inFlightBytes += held;
     let released = false;
@@ -331,6 +333,10 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
       `sources.${sourceId}.tls: the certificate or key is not usable: ${(err as Error).message}`,
     );
   }
+
+  // A client that sends `Expect: 100-continue` waits for our go before sending its body: it is
+  // given only once admitted, so a refusal costs it no upload at all.
+  server.on('checkContinue', onRequest);
 
   return {
     get url() {

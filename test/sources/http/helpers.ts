@@ -95,6 +95,8 @@ export interface PostOptions {
   chunked?: boolean;
   /** TLS: trust this CA. */
   ca?: Buffer;
+  /** Send `Expect: 100-continue` and the body only once the server says 100 Continue. */
+  expectContinue?: boolean;
 }
 
 /**
@@ -105,6 +107,7 @@ export function post(url: string, body: Buffer | string, opts: PostOptions = {})
   const data = typeof body === 'string' ? Buffer.from(body) : body;
   const headers: Record<string, string> = { ...opts.headers };
   if (!opts.chunked) headers['content-length'] = String(data.length);
+  if (opts.expectContinue) headers.expect = '100-continue';
   const request = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, {
@@ -136,7 +139,11 @@ export function post(url: string, body: Buffer | string, opts: PostOptions = {})
       // EPIPE/ECONNRESET after the answer came: the server closed without reading the rest.
       if (!answered) reject(err);
     });
-    req.end(data);
+    if (opts.expectContinue) {
+      // The body goes only after 100 Continue; a refusal comes instead of it.
+      req.on('continue', () => req.end(data));
+      req.flushHeaders();
+    } else req.end(data);
   });
 }
 

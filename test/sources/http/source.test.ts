@@ -235,6 +235,17 @@ describe('503: admission, pause, stop, ack timeout', () => {
     expect((await postAndCommit(h, ndjson(60))).status).toBe(200);
   });
 
+  test('Expect: 100-continue: a refused client never sends its body; an admitted one does', async () => {
+    h = await startSource({ max_in_flight_requests: 1 });
+    const first = post(h.url, ndjson(3), { expectContinue: true });
+    await waitFor(() => h!.chunks.length === 1);
+    const refused = await post(h.url, ndjson(3, 'second'), { expectContinue: true });
+    expect(refused.status).toBe(503);
+    expect(h.counters.http!.bytes).toBe(Buffer.byteLength(ndjson(3)));
+    h.commit(1);
+    expect((await first).json).toEqual({ accepted: 3 });
+  });
+
   test('while the pipeline has paused the source, and again after resume()', async () => {
     h = await startSource();
     h.src.pause();

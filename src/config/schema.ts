@@ -132,14 +132,23 @@ export function string(
   });
 }
 
+/** An IPv4/IPv6 literal (`[::1]`) or a DNS name: anything else would fail at listen() instead. */
+const HOST =
+  /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)$/;
+
 /** A `check` for string(): `host:port` (an IPv6 host in brackets); `example` is shown on error. */
 export function hostPort(example: string): (s: string) => string | undefined {
   return (s) => {
     const colon = s.lastIndexOf(':');
-    const port = Number(s.slice(colon + 1));
+    const digits = s.slice(colon + 1);
+    if (colon <= 0 || !/^\d+$/.test(digits)) return `expected host:port, e.g. ${example}`;
     // Port 0: any free port (the agent logs the one it got); tests use it.
-    const ok = colon > 0 && /^\d+$/.test(s.slice(colon + 1)) && port >= 0 && port < 65536;
-    return ok ? undefined : `expected host:port, e.g. ${example}`;
+    if (Number(digits) > 65535) return `port ${digits} is out of range (0-65535)`;
+    const host = s.slice(0, colon);
+    if (!HOST.test(host)) {
+      return `${JSON.stringify(host)} is not an IP address or host name (IPv6: [::1]:${digits})`;
+    }
+    return undefined;
   };
 }
 

@@ -3,6 +3,7 @@
 
 import { hostname } from 'node:os';
 import { isScalar, isSeq } from 'yaml';
+import { compileParser } from '../parsers/index.js';
 import { sinkSchema } from '../sinks/index.js';
 import { sourceSchema } from '../sources/index.js';
 import { transformList as transforms } from '../transforms/index.js';
@@ -172,11 +173,42 @@ export const agentSchema: Schema<AgentConfig> = refine(shape, (decoded, at) => {
         );
     }
   });
+  checkEnrichFields(config, at);
   if (Object.keys(config.sinks).length === 0) {
     at.child('sinks').fail('VES_CONFIG_INVALID', 'no sinks: add at least one', true);
   }
   return config;
 });
+
+/**
+ * An enrich field that its source's parser writes too would be a duplicate JSON key. The
+ * transform stage refuses it at start-up as well; checked here so the message has line:col.
+ */
+function checkEnrichFields(config: AgentConfig, at: At): void {
+  config.transforms.forEach((t, i) => {
+    if (t.type !== 'enrich') return;
+    const applies = t.sources.length > 0 ? t.sources : Object.keys(config.sources);
+    for (const id of applies) {
+      const sc = config.sources[id];
+      if (!sc) continue; // reported above
+      const parser = compileParser(sc.parser, { templates: sc.templates ?? [], reserved: [] });
+      for (const part of ['fields', 'env'] as const) {
+        for (const k of Object.keys(t[part])) {
+          if (!parser?.fieldNames?.includes(k)) continue;
+          const item = at.child('transforms').item(i, transformNode(at, i));
+          item
+            .child(part)
+            .child(k)
+            .fail(
+              'VES_CONFIG_INVALID',
+              `the ${sc.parser} parser of source ${id} writes a field "${k}" too; rename it (duplicate keys are read differently by every consumer)`,
+              true,
+            );
+        }
+      }
+    }
+  });
+}
 
 /** The node of transforms[i], for messages with line:col. */
 function transformNode(at: At, i: number): unknown {

@@ -148,6 +148,8 @@ export interface FileSinkConfig {
   fsync: boolean;
   /** Rotate the output file when it reaches max_bytes; keep max_files old ones. */
   rotate: { max_bytes: number; max_files: number } | null;
+  /** With a `{field}` path: files kept open at once. Set by the schema; default 64. */
+  max_open_files?: number;
   /** Always set by the schema; a config built in code may leave it out (a memory buffer). */
   buffer?: BufferConfig;
 }

@@ -41,8 +41,23 @@ export interface LoggerOptions {
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]*@/gi;
 const AUTH_VALUE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}/g;
 
+/**
+ * Configured secrets (tokens, passwords, the base64 of basic credentials), scrubbed from every
+ * log line whatever quotes them: a receiver that echoes the token in a 401 body ("invalid token
+ * s3cr3t") matches no pattern above. Registered by the components that hold them.
+ */
+const secrets = new Set<string>();
+
+/** 4: shorter values would scrub ordinary words out of messages (and are no secret anyway). */
+const MIN_SECRET_CHARS = 4;
+
+export function registerSecret(value: string): void {
+  if (value.length >= MIN_SECRET_CHARS) secrets.add(value);
+}
+
 /** Text with any credential it quotes replaced by `***`. */
 export function redact(text: string): string {
+  for (const s of secrets) if (text.includes(s)) text = text.replaceAll(s, '***');
   if (text.indexOf('@') === -1 && text.indexOf('Bearer') === -1 && text.indexOf('Basic') === -1) {
     return text; // the common case: nothing to scan
   }

@@ -15,6 +15,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import { VesError } from '../errors.js';
+import { redact } from '../observe/logger.js';
 
 export interface DeadLetter {
   /** The refusal's code (VES_SINK_REJECTED, or VES_BUFFER_CORRUPT for an unreadable record). */
@@ -53,7 +54,7 @@ export class DeadLetterFile {
       sink: this.sinkId,
       code: e.code,
       ...(e.status !== undefined ? { status: e.status } : {}),
-      reason: e.reason,
+      reason: redact(e.reason), // a receiver may echo the credentials in its answer
       events: e.events,
     };
     if (isUtf8(e.body)) line.body = e.body.toString('utf8');

@@ -1,7 +1,7 @@
 // Wires one config into a running agent: sources -> process -> batcher -> sinks, with acks
 // flowing back through the acker into checkpoints. Knows components only through registries.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { AgentConfig, BufferConfig, SinkConfig, SourceConfig } from '../config/types.js';
 import { Acker, type InFlight } from '../engine/acker.js';
@@ -79,6 +79,7 @@ export class Pipeline {
     await mkdir(dataDir, { recursive: true, mode: 0o700 }).catch((err: Error) => {
       throw new VesError('VES_DATA_DIR', `cannot create data_dir ${dataDir}: ${err.message}`, 2);
     });
+    await warnIfShared(dataDir, log);
     this.unlock = await lockDataDir(dataDir);
     try {
       const store = await openCheckpoints(dataDir, log.child('checkpoints'));
@@ -370,5 +371,22 @@ async function buildSource(
     log: log.child(`source.${id}`),
     checkpoints,
     ...hooks,
+  });
+}
+
+/**
+ * data_dir holds checkpoints, buffered events (log contents) and dead letters. The agent
+ * creates it 0700 and every file in it 0600, whatever the umask. mkdir's mode does not change
+ * a directory that already exists, and the agent does not chmod one it did not create (an
+ * operator's `data_dir: /var/lib` run as root must not lock everyone else out): it warns.
+ * File contents stay private either way (0600); only their names can be listed.
+ */
+async function warnIfShared(dataDir: string, log: Logger): Promise<void> {
+  const st = await stat(dataDir).catch(() => null);
+  if (st === null || (st.mode & 0o077) === 0) return;
+  log.warn('data_dir can be listed by group or others: make it owner-only (chmod 700)', {
+    code: 'VES_DATA_DIR',
+    data_dir: dataDir,
+    mode: (st.mode & 0o777).toString(8).padStart(4, '0'),
   });
 }

@@ -19,6 +19,7 @@ import {
 } from '../config/schema.js';
 import type { FieldValue, MultilineConfig } from '../config/types.js';
 import { compileParser, type ParserName, parserNames, plannedParsers } from '../parsers/index.js';
+import { AGENT_KEYS } from '../parsers/keys.js';
 import { compileTemplate, TemplateError } from '../parsers/template/compile.js';
 
 /** The `parser` key, defaulting to `def` (raw for lines of files; syslog for the syslog source). */
@@ -86,6 +87,14 @@ export function checkParser<
   const compiled = compileParser(config.parser, { templates: list, reserved: [] });
   const names = compiled?.fieldNames ?? [];
   for (const name of Object.keys(config.fields)) {
+    // Checked here, not only by the encoder at start-up, so the message has line:col and
+    // nothing (data_dir, sinks) is created for a config that cannot run.
+    if (BUILTIN_FIELDS.has(name)) {
+      const hint = name === 'host' ? 'set the top-level `host` key instead' : 'rename it';
+      at.child('fields')
+        .child(name)
+        .fail('VES_CONFIG_INVALID', `"${name}" is a built-in event field; ${hint}`, true);
+    }
     if (names.includes(name)) {
       at.child('fields')
         .child(name)
@@ -98,6 +107,9 @@ export function checkParser<
   }
   return config;
 }
+
+/** Keys the agent writes into every event itself: a static field may not reuse them. */
+const BUILTIN_FIELDS = new Set(['message', 'timestamp', ...AGENT_KEYS]);
 
 export const staticFields = fields({
   doc: 'Static fields added to every event, e.g. {service: web}.',

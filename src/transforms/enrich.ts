@@ -58,6 +58,12 @@ export const schema: Schema<Decoded<EnrichConfig>> = refine(
           .child(k)
           .fail('VES_CONFIG_TYPE', 'expected the name of an environment variable, e.g. AWS_REGION');
       }
+      // Also checked by build(); here too so the error has line:col and nothing starts.
+      // (ctx.env is null for configs built in code: their environment is checked at build.)
+      const env = at.ctx.env;
+      if (env !== null && typeof v === 'string' && env[v] === undefined) {
+        at.child('env').child(k).fail('VES_CONFIG_ENV', unsetEnv(k, v));
+      }
     }
     for (const part of ['fields', 'env'] as const) {
       for (const k of Object.keys(c[part])) {
@@ -85,6 +91,10 @@ export const schema: Schema<Decoded<EnrichConfig>> = refine(
   },
 );
 
+function unsetEnv(field: string, name: string): string {
+  return `environment variable ${name} is not set (enrich reads it once at start); set it, or use fields: {${field}: "\${${name}:-default}"}`;
+}
+
 /** timestamp: ingest on a parsed source: the parsed times are forgotten, line by line. */
 class IngestTime implements CompiledTransform {
   apply(t: TransformInput): number {
@@ -100,11 +110,7 @@ export function build(config: EnrichConfig, ctx: TransformContext): Transform {
   for (const [k, v] of Object.entries(config.env)) {
     const value = ctx.env[v as string];
     if (value === undefined) {
-      throw new ConfigError(
-        'VES_CONFIG_ENV',
-        `${ctx.path}.env.${k}`,
-        `environment variable ${String(v)} is not set (enrich reads it once at start); set it, or use fields: {${k}: "\${${String(v)}:-default}"}`,
-      );
+      throw new ConfigError('VES_CONFIG_ENV', `${ctx.path}.env.${k}`, unsetEnv(k, String(v)));
     }
     added[k] = value;
   }

@@ -67,6 +67,7 @@ describe('defaults', () => {
       compression: 'none',
       fsync: false,
       rotate: null,
+      max_open_files: 64,
       buffer: { type: 'memory', max_bytes: 16 * 1024 * 1024, when_full: 'block' },
     });
     expect(c.sinks.b).toMatchObject({ rotate: { max_bytes: 10_485_760, max_files: 5 } });

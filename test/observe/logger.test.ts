@@ -1,6 +1,6 @@
 // The agent's log: levels, JSON and text, secrets scrubbed, warnings kept for /stats.
 import { expect, test } from 'vitest';
-import { createLogger, redact, type LogRecord } from '../../src/observe/logger.js';
+import { createLogger, redact, registerSecret, type LogRecord } from '../../src/observe/logger.js';
 
 test.each([
   ['https://u:p4ss@host/x', 'https://***@host/x'],
@@ -11,6 +11,15 @@ test.each([
   ['nothing here', 'nothing here'],
 ])('redact(%j) = %j', (input, want) => {
   expect(redact(input)).toBe(want);
+});
+
+test('a registered secret is scrubbed wherever it is quoted; short values are not secrets', () => {
+  registerSecret('s3cr3t-logger-test');
+  registerSecret('abc');
+  expect(redact('invalid token s3cr3t-logger-test (s3cr3t-logger-test)')).toBe(
+    'invalid token *** (***)',
+  );
+  expect(redact('abc stays')).toBe('abc stays');
 });
 
 test('messages and string fields are scrubbed in both formats; levels filter', () => {

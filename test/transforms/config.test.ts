@@ -223,7 +223,7 @@ test('config/transforms.yaml: the example decodes into the transforms it shows',
   const { loadConfigFile } = await import('../../src/config/index.js');
   const c = await loadConfigFile(
     new URL('../../config/transforms.yaml', import.meta.url).pathname,
-    {},
+    { AWS_REGION: 'eu-west-1' },
   );
   expect(c.transforms.map((t) => [t.type, t.name, t.sources])).toEqual([
     ['filter', 'web_errors_only', ['web']],

@@ -15,7 +15,7 @@ describe('enrich', () => {
       'fields: {service: web}',
       `- {type: enrich, fields: {team: payments, tier: 1, canary: false}, env: {region: REGION}}
 - {type: enrich, fields: {tier: 2}}`,
-      {},
+      { REGION: 'eu-west-1' },
     );
     process.env.REGION = 'eu-west-1';
     try {
@@ -38,7 +38,10 @@ describe('enrich', () => {
   });
 
   test('an unset env variable stops the build with VES_CONFIG_ENV naming it (never a value)', () => {
-    const cfg = config('', '- {type: enrich, env: {region: VES_TEST_SURELY_UNSET}}');
+    // Set when the config was read, gone at build (a code-built config, or a changed env).
+    const cfg = config('', '- {type: enrich, env: {region: VES_TEST_SURELY_UNSET}}', {
+      VES_TEST_SURELY_UNSET: 'x',
+    });
     let err: unknown;
     try {
       new Processor(cfg, { ndjson: true, raw: false }, new Counters());
@@ -49,6 +52,19 @@ describe('enrich', () => {
     expect((err as ConfigError).code).toBe('VES_CONFIG_ENV');
     expect((err as ConfigError).path).toBe('transforms[0].env.region');
     expect((err as ConfigError).message).toContain('VES_TEST_SURELY_UNSET');
+  });
+
+  test('an env variable unset when the config is read is a config error with line:col', () => {
+    let err: unknown;
+    try {
+      config('', '- {type: enrich, env: {region: VES_TEST_SURELY_UNSET}}', {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('VES_CONFIG_ENV');
+    expect((err as ConfigError).path).toBe('transforms[0].env.region');
+    expect((err as ConfigError).location).toBeDefined();
   });
 
   test('timestamp: parsed uses the line time; ingest the read time', () => {
@@ -66,9 +82,9 @@ describe('enrich', () => {
   });
 
   test('a field the parser writes cannot be added (duplicate keys)', () => {
-    const cfg = config('parser: nginx', '- {type: enrich, fields: {status: ok}}');
-    expect(() => new Processor(cfg, { ndjson: true, raw: false }, new Counters())).toThrow(
-      /writes a field "status" too/,
+    // Refused when the config is read (with line:col), before anything starts.
+    expect(() => config('parser: nginx', '- {type: enrich, fields: {status: ok}}')).toThrow(
+      /agent\.yaml:\d+:\d+: transforms\[0\]\.fields\.status: the nginx parser .* writes a field "status" too/,
     );
   });
 

@@ -6,6 +6,7 @@
 import type { HttpSinkConfig } from '../../config/types.js';
 import { SinkRejectedError, VesError } from '../../errors.js';
 import type { Batch, ComponentContext, Sink } from '../../pipeline/types.js';
+import { registerSecret } from '../../observe/logger.js';
 import { VERSION } from '../../version.js';
 import { readTlsFiles, type TlsFiles } from '../tls.js';
 import { compress, CONTENT_ENCODING, prepare } from './compress.js';
@@ -81,6 +82,12 @@ export class HttpSink implements Sink {
     for (const [name, value] of Object.entries(config.headers)) common[name.toLowerCase()] = value;
     const auth = config.auth;
     if (auth !== null) {
+      // Never in a log line, /stats or /health, whoever quotes them (observe/logger.ts).
+      if (auth.strategy === 'bearer') registerSecret(auth.token);
+      else {
+        registerSecret(auth.password);
+        registerSecret(Buffer.from(`${auth.user}:${auth.password}`).toString('base64'));
+      }
       common.authorization =
         auth.strategy === 'bearer'
           ? `Bearer ${auth.token}`

@@ -1,8 +1,10 @@
 // Config schema of the `file` source: which files to tail, where to start, how to read them.
 // Its defaults are the only ones; build() in ./source.ts receives the decoded FileSourceConfig.
 
+import picomatch from 'picomatch';
 import {
   array,
+  type At,
   bytes,
   duration,
   object,
@@ -22,7 +24,37 @@ import {
   templates,
 } from '../shared-config.js';
 
-const glob = string({ doc: 'A glob pattern (picomatch syntax).' });
+/**
+ * picomatch turns a glob it cannot compile (`{a,b.log`, `[z-a]`) into a regex that matches
+ * nothing, silently: compiling with `debug: true` here makes that a config error instead.
+ */
+function checkGlob(g: string): string | undefined {
+  try {
+    picomatch.makeRe(g, { debug: true });
+    return undefined;
+  } catch (err) {
+    const why = (err as Error).message;
+    const hint = /Unterminated group/.test(why)
+      ? 'an unclosed `{` or `(`'
+      : /Range out of order/.test(why)
+        ? 'a `[x-y]` range out of order'
+        : why;
+    return `not a valid glob (it could never match a file): ${hint}`;
+  }
+}
+
+const glob = string({ doc: 'A glob pattern (picomatch syntax).', check: checkGlob });
+
+/** `include: []` tails nothing: a mistake, reported with its line:col before anything starts. */
+function checkFileSource(config: FileSourceConfig, at: At): FileSourceConfig {
+  if (config.include.length === 0) {
+    at.child('include').fail(
+      'VES_CONFIG_INVALID',
+      'names no files: add at least one glob, e.g. /var/log/app/*.log',
+    );
+  }
+  return checkParser(config, at);
+}
 
 export const schema: Schema<FileSourceConfig> = refine(
   object(
@@ -77,5 +109,5 @@ export const schema: Schema<FileSourceConfig> = refine(
       removed: { start_at_beginning: 'use `read_from: beginning` (or `read_from: end`)' },
     },
   ),
-  checkParser,
+  checkFileSource,
 );

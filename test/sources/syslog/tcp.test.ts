@@ -112,6 +112,20 @@ describe('syslog source over TCP', () => {
     expect(h.src.stats.idleClosed).toBe(1);
   });
 
+  test('connection_idle_timeout does not count the time we kept a connection paused', async () => {
+    const h = await startSyslog({ connection_idle_timeout: 100 }, started);
+    const c = await tcpClient(h.port);
+    await waitFor(() => h.src.stats.open === 1, { what: 'the connection' });
+    h.src.pause();
+    await send(c, 'sent while paused\n');
+    await delay(400); // 4 idle timeouts: the connection must still be open
+    expect(h.src.stats).toMatchObject({ open: 1, idleClosed: 0 });
+    h.src.resume();
+    await waitFor(() => texts(h.chunks).length === 1, { what: 'the message' });
+    expect(texts(h.chunks)).toEqual(['sent while paused']);
+    await waitFor(() => h.src.stats.idleClosed === 1, { what: 'the idle close after resume' });
+  });
+
   test('pause stops reading (nothing lost), resume delivers', async () => {
     const h = await startSyslog({}, started);
     const c = await tcpClient(h.port);

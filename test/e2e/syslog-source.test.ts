@@ -5,7 +5,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -201,7 +201,7 @@ batch: {timeout: 5ms}
 });
 
 test('a port in use: the agent exits 1 naming the source and the address', async () => {
-  const blocker = (await import('node:net')).createServer();
+  const blocker = createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const port = (blocker.address() as { port: number }).port;
   try {
@@ -220,4 +220,42 @@ test('a port in use: the agent exits 1 naming the source and the address', async
   } finally {
     blocker.close();
   }
+});
+
+test('SIGHUP reload: the listener closes and opens again on the same port; messages on both sides arrive', async () => {
+  // A port found free (bound, then released): a reload keeps the configured port, so it
+  // cannot be 0 here.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const out = join(dir, 'out.ndjson');
+  const cfg = join(dir, 'agent.yaml');
+  const yaml = (tag: string) =>
+    `data_dir: ${join(dir, 'data')}\nsources:\n  sys:\n    type: syslog\n    address: 127.0.0.1:${port}\n    fields: {tag: ${tag}}\nsinks:\n  out: {type: file, path: ${out}}\n`;
+  await writeFile(cfg, yaml('before'));
+  const agent = startAgent(['--config', cfg, '--log-format', 'json']);
+  agents.push(agent);
+  await waitFor(() => ports(agent, ['sys']) !== null, 'listening', 15_000, agent.stderr);
+  const sendOne = async (m: string) => {
+    const s = connect({ host: '127.0.0.1', port });
+    await new Promise<void>((r, j) => {
+      s.once('connect', r);
+      s.once('error', j);
+    });
+    await new Promise<void>((r) => s.end(`${octet(m)}`, () => r()));
+  };
+  await sendOne('<13>1 - h app - - - before reload');
+  await waitFor(() => lineCount(out) >= 1, 'the first event', 15_000, agent.stderr);
+  await writeFile(cfg, yaml('after'));
+  agent.proc.kill('SIGHUP');
+  await waitFor(() => /"msg":"reloaded"/.test(agent.stderr()), 'the reload', 15_000, agent.stderr);
+  await sendOne('<13>1 - h app - - - after reload');
+  await waitFor(() => lineCount(out) >= 2, 'the second event', 15_000, agent.stderr);
+  agent.proc.kill('SIGTERM');
+  expect((await agent.exited).code).toBe(0);
+  expect(readNdjson(out).map((e) => [e.message, e.tag])).toEqual([
+    ['before reload', 'before'],
+    ['after reload', 'after'],
+  ]);
 });

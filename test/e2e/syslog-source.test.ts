@@ -41,12 +41,16 @@ const M5424 =
 const M3164 = '<34>Oct 11 22:14:15 mymachine su[123]: su root failed for lonvick';
 const MULTI = '<11>1 2003-10-11T22:14:16Z web app - - - java.lang.Error: boom\n\tat A.b(A.java:1)';
 
-test('syslog over TCP (both framings) and UDP, from our sockets and from logger: parsed fields in the file sink', async () => {
-  const out = join(dir, 'out.ndjson');
-  const cfg = join(dir, 'agent.yaml');
-  await writeFile(
-    cfg,
-    `data_dir: ${join(dir, 'data')}
+// workers 0 parses on the main thread; 2 sends every chunk through the parse workers' ring,
+// which must carry `ends` (the message that holds LF) across.
+test.each([0, 2])(
+  'workers: %i: syslog over TCP (both framings) and UDP, from our sockets and from logger: parsed fields in the file sink',
+  async (workers) => {
+    const out = join(dir, 'out.ndjson');
+    const cfg = join(dir, 'agent.yaml');
+    await writeFile(
+      cfg,
+      `data_dir: ${join(dir, 'data')}
 sources:
   tcp:
     type: syslog
@@ -61,144 +65,146 @@ sinks:
     type: file
     path: ${out}
 batch: {timeout: 5ms}
+workers: ${workers}
 `,
-  );
-  const agent = startAgent(['--config', cfg, '--log-format', 'json'], { env: { TZ: 'UTC' } });
-  agents.push(agent);
-  let p: Record<string, number> | null = null;
-  await waitFor(
-    () => (p = ports(agent, ['tcp', 'udp'])) !== null,
-    'both sources listening',
-    15_000,
-    agent.stderr,
-  );
-  const { tcp, udp } = p!;
+    );
+    const agent = startAgent(['--config', cfg, '--log-format', 'json'], { env: { TZ: 'UTC' } });
+    agents.push(agent);
+    let p: Record<string, number> | null = null;
+    await waitFor(
+      () => (p = ports(agent, ['tcp', 'udp'])) !== null,
+      'both sources listening',
+      15_000,
+      agent.stderr,
+    );
+    const { tcp, udp } = p!;
 
-  // Our TCP client: octet counting and LF framing mixed, a message holding LF, a frame split
-  // across two writes, and a last frame short of its MSG-LEN when the connection closes.
-  const sock = connect({ host: '127.0.0.1', port: tcp, noDelay: true });
-  await new Promise<void>((r) => sock.once('connect', () => r()));
-  const tcpPeer = `tcp://127.0.0.1:${sock.localPort}`;
-  const split = octet('<13>1 2003-10-11T22:14:17Z h split - - - split across writes');
-  const write = (s: string) => new Promise<void>((r) => sock.write(s, () => r()));
-  await write(`${octet(M5424)}${M3164}\n${octet(MULTI)}${split.slice(0, 9)}`);
-  await new Promise((r) => setTimeout(r, 20));
-  await write(`${split.slice(9)}40 <14>1 - h cut - - - short`);
-  await new Promise<void>((r) => sock.end(() => r()));
+    // Our TCP client: octet counting and LF framing mixed, a message holding LF, a frame split
+    // across two writes, and a last frame short of its MSG-LEN when the connection closes.
+    const sock = connect({ host: '127.0.0.1', port: tcp, noDelay: true });
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    const tcpPeer = `tcp://127.0.0.1:${sock.localPort}`;
+    const split = octet('<13>1 2003-10-11T22:14:17Z h split - - - split across writes');
+    const write = (s: string) => new Promise<void>((r) => sock.write(s, () => r()));
+    await write(`${octet(M5424)}${M3164}\n${octet(MULTI)}${split.slice(0, 9)}`);
+    await new Promise((r) => setTimeout(r, 20));
+    await write(`${split.slice(9)}40 <14>1 - h cut - - - short`);
+    await new Promise<void>((r) => sock.end(() => r()));
 
-  // UDP datagrams, one message each.
-  const u = createSocket('udp4');
-  const sendUdp = (m: string) =>
-    new Promise<void>((r, j) => u.send(m, udp, '127.0.0.1', (e) => (e ? j(e) : r())));
-  await sendUdp(`${M5424}\n`);
-  await sendUdp(M3164);
-  u.close();
+    // UDP datagrams, one message each.
+    const u = createSocket('udp4');
+    const sendUdp = (m: string) =>
+      new Promise<void>((r, j) => u.send(m, udp, '127.0.0.1', (e) => (e ? j(e) : r())));
+    await sendUdp(`${M5424}\n`);
+    await sendUdp(M3164);
+    u.close();
 
-  // A real peer: util-linux logger (Debian's bsdutils), RFC 5424 with octet counting over TCP,
-  // RFC 3164 over UDP.
-  execFileSync('logger', [
-    '--tcp',
-    '--octet-count',
-    '--rfc5424',
-    '-n',
-    '127.0.0.1',
-    '-P',
-    String(tcp),
-    '--sd-id',
-    'test@32473',
-    '--sd-param',
-    'k="v"',
-    '--msgid',
-    'M1',
-    '-t',
-    'loggertcp',
-    '-p',
-    'local3.warning',
-    'hello from logger over tcp',
-  ]);
-  execFileSync('logger', [
-    '--udp',
-    '--rfc3164',
-    '-n',
-    '127.0.0.1',
-    '-P',
-    String(udp),
-    '-t',
-    'loggerudp',
-    '-p',
-    'user.err',
-    'hello from logger over udp',
-  ]);
+    // A real peer: util-linux logger (Debian's bsdutils), RFC 5424 with octet counting over TCP,
+    // RFC 3164 over UDP.
+    execFileSync('logger', [
+      '--tcp',
+      '--octet-count',
+      '--rfc5424',
+      '-n',
+      '127.0.0.1',
+      '-P',
+      String(tcp),
+      '--sd-id',
+      'test@32473',
+      '--sd-param',
+      'k="v"',
+      '--msgid',
+      'M1',
+      '-t',
+      'loggertcp',
+      '-p',
+      'local3.warning',
+      'hello from logger over tcp',
+    ]);
+    execFileSync('logger', [
+      '--udp',
+      '--rfc3164',
+      '-n',
+      '127.0.0.1',
+      '-P',
+      String(udp),
+      '-t',
+      'loggerudp',
+      '-p',
+      'user.err',
+      'hello from logger over udp',
+    ]);
 
-  const want = 9;
-  await waitFor(
-    () => lineCount(out) >= want,
-    `${want} events`,
-    20_000,
-    () => `${lineCount(out)}; ${agent.stderr()}`,
-  );
-  agent.proc.kill('SIGTERM');
-  expect((await agent.exited).code).toBe(0);
+    const want = 9;
+    await waitFor(
+      () => lineCount(out) >= want,
+      `${want} events`,
+      20_000,
+      () => `${lineCount(out)}; ${agent.stderr()}`,
+    );
+    agent.proc.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(0);
 
-  const events = readNdjson(out);
-  expect(events).toHaveLength(want);
-  const by = (msg: string, source: RegExp) => {
-    const e = events.filter((x) => x.message === msg && source.test(String(x.source)));
-    expect(e, `${msg} from ${source}`).toHaveLength(1);
-    return e[0];
-  };
-  const fromTcp = new RegExp(`^${tcpPeer.replace(/\./g, '\\.')}$`);
-  const fromUdp = /^udp:\/\/127\.0\.0\.1:\d+$/;
+    const events = readNdjson(out);
+    expect(events).toHaveLength(want);
+    const by = (msg: string, source: RegExp) => {
+      const e = events.filter((x) => x.message === msg && source.test(String(x.source)));
+      expect(e, `${msg} from ${source}`).toHaveLength(1);
+      return e[0];
+    };
+    const fromTcp = new RegExp(`^${tcpPeer.replace(/\./g, '\\.')}$`);
+    const fromUdp = /^udp:\/\/127\.0\.0\.1:\d+$/;
 
-  expect(by('An application event', fromTcp)).toMatchObject({
-    timestamp: '2003-10-11T22:14:15.003Z',
-    facility: 20,
-    severity: 5,
-    level: 'notice',
-    hostname: 'mymachine.example.com',
-    appname: 'evntslog',
-    procid: '4711',
-    msgid: 'ID47',
-    structured_data: { 'exampleSDID@32473': { iut: '3', eventSource: 'Application' } },
-  });
-  const e3164 = by('su root failed for lonvick', fromTcp);
-  expect(e3164).toMatchObject({
-    facility: 4,
-    severity: 2,
-    level: 'critical',
-    hostname: 'mymachine',
-    appname: 'su',
-    procid: '123',
-  });
-  expect(e3164.timestamp).toMatch(/^\d{4}-10-11T22:14:15\.000Z$/);
-  // One event, its LF kept inside the message.
-  expect(by('java.lang.Error: boom\n\tat A.b(A.java:1)', fromTcp)).toMatchObject({
-    appname: 'app',
-    severity: 3,
-  });
-  expect(by('split across writes', fromTcp)).toMatchObject({ appname: 'split' });
-  // 40 bytes announced, fewer sent before the close: delivered as far as it came, flagged.
-  expect(by('short', fromTcp)).toMatchObject({ appname: 'cut', truncated: true });
+    expect(by('An application event', fromTcp)).toMatchObject({
+      timestamp: '2003-10-11T22:14:15.003Z',
+      facility: 20,
+      severity: 5,
+      level: 'notice',
+      hostname: 'mymachine.example.com',
+      appname: 'evntslog',
+      procid: '4711',
+      msgid: 'ID47',
+      structured_data: { 'exampleSDID@32473': { iut: '3', eventSource: 'Application' } },
+    });
+    const e3164 = by('su root failed for lonvick', fromTcp);
+    expect(e3164).toMatchObject({
+      facility: 4,
+      severity: 2,
+      level: 'critical',
+      hostname: 'mymachine',
+      appname: 'su',
+      procid: '123',
+    });
+    expect(e3164.timestamp).toMatch(/^\d{4}-10-11T22:14:15\.000Z$/);
+    // One event, its LF kept inside the message.
+    expect(by('java.lang.Error: boom\n\tat A.b(A.java:1)', fromTcp)).toMatchObject({
+      appname: 'app',
+      severity: 3,
+    });
+    expect(by('split across writes', fromTcp)).toMatchObject({ appname: 'split' });
+    // 40 bytes announced, fewer sent before the close: delivered as far as it came, flagged.
+    expect(by('short', fromTcp)).toMatchObject({ appname: 'cut', truncated: true });
 
-  expect(by('An application event', fromUdp)).toMatchObject({ msgid: 'ID47', via: 'udp' });
-  expect(by('su root failed for lonvick', fromUdp)).toMatchObject({ appname: 'su', via: 'udp' });
+    expect(by('An application event', fromUdp)).toMatchObject({ msgid: 'ID47', via: 'udp' });
+    expect(by('su root failed for lonvick', fromUdp)).toMatchObject({ appname: 'su', via: 'udp' });
 
-  expect(by('hello from logger over tcp', /^tcp:/)).toMatchObject({
-    facility: 19,
-    severity: 4,
-    appname: 'loggertcp',
-    msgid: 'M1',
-    structured_data: { 'test@32473': { k: 'v' } },
-  });
-  expect(by('hello from logger over udp', fromUdp)).toMatchObject({
-    facility: 1,
-    severity: 3,
-    level: 'error',
-    appname: 'loggerudp',
-    via: 'udp',
-  });
-  expect(events.filter((e) => e.truncated === true)).toHaveLength(1);
-});
+    expect(by('hello from logger over tcp', /^tcp:/)).toMatchObject({
+      facility: 19,
+      severity: 4,
+      appname: 'loggertcp',
+      msgid: 'M1',
+      structured_data: { 'test@32473': { k: 'v' } },
+    });
+    expect(by('hello from logger over udp', fromUdp)).toMatchObject({
+      facility: 1,
+      severity: 3,
+      level: 'error',
+      appname: 'loggerudp',
+      via: 'udp',
+    });
+    expect(events.filter((e) => e.truncated === true)).toHaveLength(1);
+  },
+);
 
 test('a port in use: the agent exits 1 naming the source and the address', async () => {
   const blocker = createServer();

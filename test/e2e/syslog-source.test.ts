@@ -1,12 +1,13 @@
 // The syslog source through the built binary: RFC 5424 and RFC 3164 messages over TCP (octet
 // counting and LF framing on one connection, a message holding LF, a frame split across
-// writes) and UDP, from our own sockets and from a real peer, util-linux `logger`; parsed
-// fields land in a file sink, and SIGTERM delivers everything and exits 0.
+// writes) and UDP, from our own sockets and from real peers, util-linux `logger` and a
+// syslog-ng relay (Debian's syslog-ng-core); parsed fields land in a file sink, and SIGTERM
+// delivers everything and exits 0. Also: a port in use, and a SIGHUP reload.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { lineCount, readNdjson, startAgent, tempDir, waitFor, type Agent } from './harness.js';
@@ -264,4 +265,89 @@ test('SIGHUP reload: the listener closes and opens again on the same port; messa
     ['before reload', 'before'],
     ['after reload', 'after'],
   ]);
+});
+
+test('a real relay: syslog-ng forwards over TCP (RFC 5424, octet counting) and UDP (RFC 3164)', async () => {
+  const out = join(dir, 'out.ndjson');
+  const cfg = join(dir, 'agent.yaml');
+  await writeFile(
+    cfg,
+    `data_dir: ${join(dir, 'data')}\nsources:\n  tcp: {type: syslog, address: "127.0.0.1:0"}\n  udp: {type: syslog, mode: udp, address: "127.0.0.1:0"}\nsinks:\n  out: {type: file, path: ${out}}\n`,
+  );
+  const agent = startAgent(['--config', cfg, '--log-format', 'json']);
+  agents.push(agent);
+  let p: Record<string, number> | null = null;
+  await waitFor(
+    () => (p = ports(agent, ['tcp', 'udp'])) !== null,
+    'listening',
+    15_000,
+    agent.stderr,
+  );
+  // syslog-ng reads a log file and relays each line to both of our sources: syslog() speaks
+  // RFC 5424 with octet counting (RFC 6587), network() over UDP the BSD format (RFC 3164).
+  const ng = join(dir, 'ng');
+  await mkdir(ng);
+  await writeFile(
+    join(ng, 'in.log'),
+    '<13>Nov 23 10:00:00 relayhost myapp[42]: hello via syslog-ng\n<11>Nov 23 10:00:01 relayhost other: second line\n',
+  );
+  await writeFile(
+    join(ng, 'ng.conf'),
+    `@version: 3.35
+options { keep-hostname(yes); stats-freq(0); };
+source s { file("${join(ng, 'in.log')}" follow-freq(0.1)); };
+destination tcp5424 { syslog("127.0.0.1" port(${p!.tcp}) transport("tcp")); };
+destination udp3164 { network("127.0.0.1" port(${p!.udp}) transport("udp")); };
+log { source(s); destination(tcp5424); destination(udp3164); };
+`,
+  );
+  const relay = spawn(
+    '/usr/sbin/syslog-ng',
+    [
+      '-F',
+      '--no-caps',
+      '-f',
+      join(ng, 'ng.conf'),
+      '-R',
+      join(ng, 'persist'),
+      '-p',
+      join(ng, 'pid'),
+      '-c',
+      join(ng, 'ctl'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TZ: 'UTC' } },
+  );
+  let relayErr = '';
+  relay.stderr.setEncoding('utf8').on('data', (d: string) => (relayErr += d));
+  try {
+    await waitFor(
+      () => lineCount(out) >= 4,
+      '4 events',
+      20_000,
+      () => `${relayErr}\n${agent.stderr()}`,
+    );
+  } finally {
+    relay.kill('SIGTERM');
+  }
+  agent.proc.kill('SIGTERM');
+  expect((await agent.exited).code).toBe(0);
+  const events = readNdjson(out);
+  expect(events).toHaveLength(4);
+  for (const via of ['tcp', 'udp']) {
+    const mine = events.filter((e) => String(e.source).startsWith(`${via}://127.0.0.1:`));
+    expect(mine.map((e) => e.message)).toEqual(['hello via syslog-ng', 'second line']);
+    expect(mine[0]).toMatchObject({
+      hostname: 'relayhost',
+      appname: 'myapp',
+      procid: '42',
+      facility: 1,
+      severity: 5,
+    });
+    expect(mine[1]).toMatchObject({ hostname: 'relayhost', appname: 'other', severity: 3 });
+    expect(String(mine[0].timestamp)).toMatch(/^\d{4}-11-23T10:00:00\.000Z$/);
+  }
+  // RFC 5424 carries syslog-ng's structured data; RFC 3164 has none.
+  expect(events.find((e) => String(e.source).startsWith('tcp:'))!.structured_data).toEqual({
+    meta: { sequenceId: '1' },
+  });
 });

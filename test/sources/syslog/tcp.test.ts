@@ -2,6 +2,7 @@
 // one connection, frames split across TCP reads, the bounds (max_frame_bytes, max_connections,
 // connection_idle_timeout), backpressure (pause stops reading), and stop().
 
+import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -153,6 +154,16 @@ describe('syslog source over TCP', () => {
     await h.src.stop();
     expect(texts(h.chunks)).toEqual(['whole', 'partial without trailer']);
     await expect(tcpClient(h.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  test('an IPv6 address: [::1]:0; the peer shows in brackets', async () => {
+    const h = await startSyslog({ address: '[::1]:0' }, started);
+    const c = connect({ host: '::1', port: h.port });
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    await send(c, 'v6\n');
+    await waitFor(() => h.chunks.length === 1, { what: 'the message' });
+    expect(h.chunks[0].path).toBe(`tcp://[::1]:${c.localPort}`);
+    await closeClient(c);
   });
 
   test('a port in use fails the start with VES_SOURCE_LISTEN', async () => {

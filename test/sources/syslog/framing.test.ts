@@ -1,3 +1,6 @@
+// The RFC 6587 frame decoder alone (src/sources/syslog/framing.ts): each framing, each corner
+// case the brief names, and property-style runs that split streams at every offset.
+
 import { describe, expect, test } from 'vitest';
 import { FrameDecoder } from '../../../src/sources/syslog/framing.js';
 import { chunkLines } from '../../helpers/line-chunk.js';

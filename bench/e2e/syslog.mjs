@@ -112,12 +112,23 @@ log { source(s); destination(d); };
     );
     child = spawn(
       '/usr/sbin/syslog-ng',
-      ['-F', '--no-caps', '-f', conf, '-R', join(dir, 'persist'), '-p', join(dir, 'pid'), '-c', join(dir, 'ctl')],
+      [
+        '-F',
+        '--no-caps',
+        '-f',
+        conf,
+        '-R',
+        join(dir, 'persist'),
+        '-p',
+        join(dir, 'pid'),
+        '-c',
+        join(dir, 'ctl'),
+      ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }
   // Listening? Connect until it answers (a bounded wait).
-  for (let t = Date.now(); ; ) {
+  for (let t = Date.now(); ;) {
     const ok = await new Promise((r) => {
       const s = connect({ host: '127.0.0.1', port }, () => s.end(() => r(true)));
       s.on('error', () => r(false));
@@ -134,7 +145,8 @@ log { source(s); destination(d); };
   while (lines.count() < n) {
     await new Promise((r) => setTimeout(r, 20));
     last = procUsage(child.pid);
-    if (Number(process.hrtime.bigint() - t0) > 300e9) throw new Error(`${name}: timed out at ${lines.count()} lines`);
+    if (Number(process.hrtime.bigint() - t0) > 300e9)
+      throw new Error(`${name}: timed out at ${lines.count()} lines`);
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const usage = procUsage(child.pid);
@@ -161,7 +173,9 @@ async function main() {
   const { bytes } = await new Promise((r) => senderProc.once('message', r));
   const fmt = (x) => Math.round(x).toLocaleString('en-US');
   console.log(
-    `syslog TCP -> parsed JSON file, ${fmt(n)} RFC 5424 messages (${(bytes / 1e6).toFixed(0)} MB) over ${CONNECTIONS} connections; ${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `syslog TCP -> parsed JSON file, ${fmt(n)} RFC 5424 messages (${(bytes / 1e6).toFixed(0)} MB) over ${CONNECTIONS} connections; ${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   const best = {};
   try {
@@ -186,5 +200,9 @@ async function main() {
       `best runs: ves ${(a.rate / b.rate).toFixed(2)}x syslog-ng's msg/s, ${(a.cpuUs / b.cpuUs).toFixed(2)}x its CPU per message, ${(a.peakRssMb / b.peakRssMb).toFixed(2)}x its peak RSS`,
     );
   }
-  console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }

@@ -213,15 +213,24 @@ class TcpSource implements SyslogSource {
       this.ctx.log.debug('connection error', { peer: path, error: err.message }),
     );
     socket.once('close', () => this.release(conn));
-    const idle = this.config.connection_idle_timeout;
-    if (idle > 0) {
-      socket.setTimeout(idle, () => {
+    if (this.config.connection_idle_timeout > 0) {
+      socket.on('timeout', () => {
         this.totals.idleClosed++;
         this.ctx.log.debug('closing an idle connection', { peer: path });
         socket.destroy();
       });
     }
     if (this.paused) socket.pause();
+    else this.watchIdle(socket, true);
+  }
+
+  /**
+   * The idle timer runs only while we read: a connection we paused is silent because of us,
+   * not because its sender went quiet.
+   */
+  private watchIdle(socket: Socket, on: boolean): void {
+    const idle = this.config.connection_idle_timeout;
+    if (idle > 0) socket.setTimeout(on ? idle : 0);
   }
 
   /** The connection ended: hand over its last message, fold its counts into the totals. */
@@ -237,13 +246,19 @@ class TcpSource implements SyslogSource {
   pause(): void {
     if (this.paused || this.stopped) return;
     this.paused = true;
-    for (const c of this.conns) c.socket.pause();
+    for (const c of this.conns) {
+      c.socket.pause();
+      this.watchIdle(c.socket, false);
+    }
   }
 
   resume(): void {
     if (!this.paused || this.stopped) return;
     this.paused = false;
-    for (const c of this.conns) c.socket.resume();
+    for (const c of this.conns) {
+      this.watchIdle(c.socket, true);
+      c.socket.resume();
+    }
   }
 
   /**

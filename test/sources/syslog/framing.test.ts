@@ -1,5 +1,9 @@
+// The RFC 6587 frame decoder alone (src/sources/syslog/framing.ts): each framing, each corner
+// case the brief names, and property-style runs that split streams at every offset.
+
 import { describe, expect, test } from 'vitest';
 import { FrameDecoder } from '../../../src/sources/syslog/framing.js';
+import { chunkLines } from '../../helpers/line-chunk.js';
 
 interface Out {
   buf: Buffer;
@@ -19,39 +23,11 @@ function run(parts: Array<string | Buffer>, max = 1024, end = true) {
   return { got, dec, messages: () => messages(got) };
 }
 
-/**
- * The messages, split as the pipeline splits a LineChunk: by `ends` when present, else by `\n`.
- * Checks the chunk contract on the way: every message ends in `\n`, the count matches, and
- * without `ends` no message holds `\n`.
- */
+/** [message, truncated] of everything handed over, checked against the LineChunk contract. */
 function messages(got: Out[]): Array<[string, boolean]> {
-  const out: Array<[string, boolean]> = [];
-  for (const o of got) {
-    const text = o.buf.toString('latin1');
-    let parts: string[];
-    if (o.ends !== null) {
-      if (o.ends.length !== o.frames || o.ends[o.ends.length - 1] !== o.buf.length) {
-        throw new Error(
-          `bad ends ${Array.from(o.ends)} for ${o.frames} frames of ${o.buf.length} bytes`,
-        );
-      }
-      parts = [];
-      let s = 0;
-      for (const e of o.ends) {
-        parts.push(text.slice(s, e));
-        s = e;
-      }
-    } else {
-      parts = text.split(/(?<=\n)/);
-    }
-    if (parts.length !== o.frames) throw new Error(`${parts.length} messages, ${o.frames} frames`);
-    if (o.truncated && o.frames !== 1) throw new Error('a truncated message must travel alone');
-    for (const p of parts) {
-      if (!p.endsWith('\n')) throw new Error(`message without its \\n: ${JSON.stringify(p)}`);
-      out.push([p.slice(0, -1), o.truncated]);
-    }
-  }
-  return out;
+  return got.flatMap((o) =>
+    chunkLines({ ...o, lines: o.frames }, 'latin1').map((m): [string, boolean] => [m, o.truncated]),
+  );
 }
 
 const texts = (m: Array<[string, boolean]>) => m.map(([t]) => t);

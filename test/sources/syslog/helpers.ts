@@ -6,6 +6,7 @@ import type { SyslogSourceConfig } from '../../../src/config/types.js';
 import { Counters } from '../../../src/observe/counters.js';
 import type { LineChunk, SourceContext } from '../../../src/pipeline/types.js';
 import { build, type SyslogSource } from '../../../src/sources/syslog/source.js';
+import { chunkLines } from '../../helpers/line-chunk.js';
 import { captureLogger, type LogRecord } from '../../helpers/logger.js';
 import { MemoryCheckpoints } from '../../helpers/memory-checkpoints.js';
 
@@ -56,26 +57,11 @@ export async function startSyslog(
   return { src, chunks, records, port: src.address()!.port, counters };
 }
 
-/** [message, truncated, path] of every message, split by `ends` or `\n` as the pipeline does. */
+/** [message, truncated, path] of every message, checked against the LineChunk contract. */
 export function messages(chunks: LineChunk[]): Array<[string, boolean, string]> {
-  const out: Array<[string, boolean, string]> = [];
-  for (const c of chunks) {
-    const text = c.buf.toString('utf8');
-    const parts: string[] = [];
-    if (c.ends) {
-      let s = 0;
-      for (const e of c.ends) {
-        parts.push(text.slice(s, e));
-        s = e;
-      }
-    } else {
-      parts.push(...text.split(/(?<=\n)/));
-    }
-    if (parts.length !== c.lines)
-      throw new Error(`chunk says ${c.lines} lines, has ${parts.length}`);
-    for (const p of parts) out.push([p.slice(0, -1), c.truncated, c.path]);
-  }
-  return out;
+  return chunks.flatMap((c) =>
+    chunkLines(c).map((m): [string, boolean, string] => [m, c.truncated, c.path]),
+  );
 }
 
 export const texts = (chunks: LineChunk[]): string[] => messages(chunks).map(([t]) => t);

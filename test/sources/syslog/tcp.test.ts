@@ -2,6 +2,7 @@
 // one connection, frames split across TCP reads, the bounds (max_frame_bytes, max_connections,
 // connection_idle_timeout), backpressure (pause stops reading), and stop().
 
+import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -112,6 +113,20 @@ describe('syslog source over TCP', () => {
     expect(h.src.stats.idleClosed).toBe(1);
   });
 
+  test('connection_idle_timeout does not count the time we kept a connection paused', async () => {
+    const h = await startSyslog({ connection_idle_timeout: 100 }, started);
+    const c = await tcpClient(h.port);
+    await waitFor(() => h.src.stats.open === 1, { what: 'the connection' });
+    h.src.pause();
+    await send(c, 'sent while paused\n');
+    await delay(400); // 4 idle timeouts: the connection must still be open
+    expect(h.src.stats).toMatchObject({ open: 1, idleClosed: 0 });
+    h.src.resume();
+    await waitFor(() => texts(h.chunks).length === 1, { what: 'the message' });
+    expect(texts(h.chunks)).toEqual(['sent while paused']);
+    await waitFor(() => h.src.stats.idleClosed === 1, { what: 'the idle close after resume' });
+  });
+
   test('pause stops reading (nothing lost), resume delivers', async () => {
     const h = await startSyslog({}, started);
     const c = await tcpClient(h.port);
@@ -139,6 +154,16 @@ describe('syslog source over TCP', () => {
     await h.src.stop();
     expect(texts(h.chunks)).toEqual(['whole', 'partial without trailer']);
     await expect(tcpClient(h.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  test('an IPv6 address: [::1]:0; the peer shows in brackets', async () => {
+    const h = await startSyslog({ address: '[::1]:0' }, started);
+    const c = connect({ host: '::1', port: h.port });
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    await send(c, 'v6\n');
+    await waitFor(() => h.chunks.length === 1, { what: 'the message' });
+    expect(h.chunks[0].path).toBe(`tcp://[::1]:${c.localPort}`);
+    await closeClient(c);
   });
 
   test('a port in use fails the start with VES_SOURCE_LISTEN', async () => {

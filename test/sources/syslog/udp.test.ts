@@ -95,6 +95,17 @@ describe('syslog source over UDP', () => {
     expect(h.counters.dropped).toBe(2);
   });
 
+  test('an IPv6 address: [::1]:0 listens on udp6; the peer shows in brackets', async () => {
+    const h = await startSyslog({ mode: 'udp', address: '[::1]:0' }, started);
+    const c = createSocket('udp6');
+    clients.push(c);
+    await new Promise<void>((r) => c.bind(0, '::1', () => r()));
+    await new Promise<void>((r, j) => c.send('<13>v6', h.port, '::1', (e) => (e ? j(e) : r())));
+    await waitFor(() => h.chunks.length === 1, { what: 'the message' });
+    expect(h.chunks[0].path).toBe(`udp://[::1]:${c.address().port}`);
+    expect(h.src.address()).toEqual({ host: '::1', port: h.port });
+  });
+
   test('stop closes the socket: nothing more is emitted', async () => {
     const h = await startSyslog({ mode: 'udp' }, started);
     const c = await udpClient();

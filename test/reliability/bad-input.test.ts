@@ -5,10 +5,11 @@
 // (test/e2e/hostile-input.test.ts checks a few such lines byte for byte; this is the volume.)
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { lineCounter } from '../../bench/e2e/lib.mjs';
 import { startAgent, tempDir, waitFor } from '../e2e/harness.js';
 
 let dir: string;
@@ -156,7 +157,7 @@ test('hostile input: no crash, every line out as one valid NDJSON event', async 
 
   const started = performance.now();
   const agent = startAgent(['--config', cfg]);
-  const counter = await newlineCounter(out);
+  const counter = lineCounter(out); // reads only new bytes: the output grows to ~100 MB
   try {
     await waitFor(
       () => counter.count() >= total && agent.proc.exitCode === null,
@@ -176,11 +177,11 @@ test('hostile input: no crash, every line out as one valid NDJSON event', async 
     expect((await agent.exited).code, agent.stderr()).toBe(0);
   } finally {
     agent.proc.kill('SIGKILL');
-    await counter.close();
+    counter.close();
   }
 
   // Valid UTF-8 as a whole, and every line one JSON object.
-  expect(isUtf8(await (await import('node:fs/promises')).readFile(out))).toBe(true);
+  expect(isUtf8(await readFile(out))).toBe(true);
   const bySource: Record<string, number> = {};
   const truncated: Record<string, number> = {};
   const events: Record<string, Array<Record<string, unknown>>> = {};
@@ -250,37 +251,3 @@ test('hostile input: no crash, every line out as one valid NDJSON event', async 
   expect(tail[9].length).toBeGreaterThan(0);
   expect(tail[10]).toBe('"quotes" \\backslashes\\ and \u2028 \u2029 separators');
 });
-
-/** Counts the newlines of a growing file incrementally (a 100 MB output is read once). */
-async function newlineCounter(path: string) {
-  let fh: Awaited<ReturnType<typeof open>> | null = null;
-  let pos = 0;
-  let n = 0;
-  let busy = false;
-  const buf = Buffer.allocUnsafe(4 * MB);
-  const poll = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      fh ??= await open(path, 'r').catch(() => null);
-      if (fh === null) return;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0) break;
-        pos += bytesRead;
-        const chunk = buf.subarray(0, bytesRead);
-        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
-      }
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void poll(), 200);
-  return {
-    count: () => n,
-    close: async () => {
-      clearInterval(timer);
-      await fh?.close();
-    },
-  };
-}

@@ -40,8 +40,10 @@ test('validate passes every shipped example config', async () => {
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => join('config', f));
   expect(files.length).toBeGreaterThan(0);
-  // aggregator.yaml reads its token from the environment, with no default (a secret).
-  const r = await runAgent(['validate', ...files], { env: { VES_TOKEN: 'example-token' } });
+  // aggregator.yaml reads its token from the environment, with no default (a secret), and
+  // transforms.yaml's enrich reads AWS_REGION: validate refuses them unset, as the agent would.
+  const env = { VES_TOKEN: 'example-token', AWS_REGION: 'eu-west-1' };
+  const r = await runAgent(['validate', ...files], { env });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
 });

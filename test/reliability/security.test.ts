@@ -189,6 +189,7 @@ api: {enabled: true, address: "127.0.0.1:0"}
       const running = await modes(data);
       expect(running.filter((m) => !m.dir).map((m) => m.path)).toEqual(
         expect.arrayContaining([
+          'agent.lock',
           'checkpoints.json',
           join('dead-letter', 'bearer.ndjson'),
           join('dead-letter', 'basic.ndjson'),

@@ -81,12 +81,40 @@ describe('path templates', () => {
 
   test('rendering: fields, nested fields, numbers, missing and hostile values', () => {
     const t = compilePathTemplate('/o/{service}/{k.pod}-{status}.log')!;
-    expect(t.render({ service: 'web', k: { pod: 'p1' }, status: 200 })).toBe('/o/web/p1-200.log');
-    expect(t.render({})).toBe('/o/_/_-_.log');
-    expect(t.render({ service: '../..', k: { pod: '../../etc' }, status: null })).toBe(
+    const path = (e: unknown) => t.pathOf(Buffer.from(JSON.stringify(e) + '\n'));
+    expect(path({ service: 'web', k: { pod: 'p1' }, status: 200 })).toBe('/o/web/p1-200.log');
+    expect(path({})).toBe('/o/_/_-_.log');
+    expect(path({ service: '../..', k: { pod: '../../etc' }, status: null })).toBe(
       '/o/_____/______etc-_.log',
     );
-    expect(t.render({ service: { nested: 1 } })).toBe('/o/_/_-_.log');
+    expect(path({ service: { nested: 1 } })).toBe('/o/_/_-_.log');
+    expect(t.pathOf(Buffer.from('not json\n'))).toBe('/o/_/_-_.log');
+  });
+
+  // The byte scan (plain names) must read what JSON.parse reads, on lines made to confuse it.
+  const tricky: unknown[] = [
+    { a: 'x', b: 1.5, c: true },
+    { a: 'say "hi" \\ {"a":"no"}', b: -0.0, c: false },
+    { z: { a: 'nested, not top' }, a: 'top' },
+    { z: ['a', { a: 'in array' }, '"a":"x"'], b: null },
+    { a: 'caf\u00e9 \u{1f600} \u2028', b: 1e21, c: 'x\ny\u0000' },
+    { a: '', b: 'a' },
+    { message: '{"a":"fake"}', a: 'real' },
+    {},
+  ];
+  test.each(tricky)('scan = JSON.parse: %j', (event) => {
+    const t = compilePathTemplate('/o/{a}/{b}-{c}')!;
+    const n = compilePathTemplate('/o/{a}/{b}-{c}-{x.y}')!; // dotted: the JSON.parse path
+    for (const text of [JSON.stringify(event), JSON.stringify(event, null, 1)]) {
+      const line = Buffer.from(text.replace(/\n/g, ' ') + '\n');
+      const viaParse = n.pathOf(line).replace(/-_$/, '');
+      expect(t.pathOf(line)).toBe(viaParse);
+    }
+  });
+
+  test('a key repeated takes its last value, as JSON.parse does', () => {
+    const t = compilePathTemplate('/o/{a}')!;
+    expect(t.pathOf(Buffer.from('{"a":"one","a":"two"}\n'))).toBe('/o/two');
   });
 
   test('config: a {field} path needs ndjson; bad braces name the key', () => {

@@ -268,8 +268,8 @@ class FileSink implements Sink {
 }
 
 /**
- * A `{field}` path: each event's NDJSON line is parsed to render its file's path (JSON.parse,
- * ~1 us per event: paid only by sinks with a template), lines are grouped per path in batch
+ * A `{field}` path: each event's fields are read off its NDJSON line to render its file's path
+ * (path-template.ts; paid only by sinks with a template), lines are grouped per path in batch
  * order, and each group is appended to its file with one write. Files are opened on first use
  * (repaired like a fixed path) and the least recently written beyond `max_open_files` is closed.
  * A batch is acked once every group is written; if one fails, the whole batch is retried, so
@@ -314,27 +314,25 @@ class TemplatedFileSink implements Sink {
   private async writeNow(src: Buffer | null): Promise<void> {
     if (src === null || src.length === 0) return;
     const groups = new Map<string, Buffer[]>();
-    const render = this.template.render;
+    const template = this.template;
     for (let start = 0; start < src.length;) {
       let end = src.indexOf(0x0a, start);
       if (end === -1) end = src.length - 1; // batches end in \n; be safe anyway
       const line = src.subarray(start, end + 1);
-      let event: Record<string, unknown>;
-      try {
-        event = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
-      } catch {
-        event = {}; // cannot happen for our encoder's output; every field renders as `_`
-      }
-      const path = render(event);
+      const path = template.pathOf(line);
       const list = groups.get(path);
       if (list === undefined) groups.set(path, [line]);
       else list.push(line);
       start = end + 1;
     }
+    // Different files: written at once (each file's own chain keeps its batches in order).
+    // One after another, every file would wait a thread-pool round trip for the one before.
+    const writes: Promise<void>[] = [];
     for (const [path, lines] of groups) {
       const file = await this.file(path);
-      await file.append(lines.length === 1 ? lines[0] : Buffer.concat(lines));
+      writes.push(file.append(lines.length === 1 ? lines[0] : Buffer.concat(lines)));
     }
+    await Promise.all(writes);
   }
 
   /** The open file of `path`, opened (and the oldest closed) if needed; marks it most recent. */

@@ -19,12 +19,14 @@
 // Synchronous small reads. A file followed at a steady rate is read in small appends, and each
 // was an fstat plus a read through libuv's thread pool: ~90 us of CPU per round trip on this
 // project's 2-core VM (queueing, a thread wake-up, the completion callback), against ~5-10 us for
-// fstatSync/readSync of a page-cached file; at 100 appends/s that was most of the agent's CPU at
-// a steady 100,000 lines/s (bench/RESULTS.md, "Steady load"). So the size check of an open
-// descriptor and a read of at most SYNC_READ_MAX bytes that reaches the known end are done
-// synchronously; reads that leave more behind (catch-up) stay asynchronous, so the copy
-// overlaps with parsing and encoding on the main thread. Only for files the tailer opened
-// itself on a local filesystem (statfs): a stalled network mount must not block the event loop.
+// fstatSync/readSync of a page-cached file (made synchronous, with the chase below, they took
+// 10-25% off the agent's CPU at a steady 100,000 lines/s: bench/RESULTS.md, "Steady load,
+// after"). So the size check of an open descriptor and a read of at most SYNC_READ_MAX bytes
+// that reaches the known end are done synchronously; reads that leave more behind (catch-up)
+// stay asynchronous, so the copy overlaps with parsing and encoding on the main thread. Bytes
+// just appended are in the page cache; a read from the disk itself happens at most once per
+// file, at the end of a catch-up. Only for files the tailer opened itself on a local filesystem
+// (statfs): a stalled network mount must not block the event loop.
 
 import { open as fsOpen, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { fstatSync, readSync, type BigIntStats } from 'node:fs';

@@ -205,7 +205,7 @@ describe('each problem names its key and line:col', () => {
         path: 'sources.web.type',
         line: 3,
         col: 11,
-        says: 'unknown source type "fiel" (known: file, stdin); did you mean `file`?',
+        says: 'unknown source type "fiel" (known: file, stdin, http); did you mean `file`?',
       },
     ],
     [

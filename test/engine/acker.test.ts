@@ -191,3 +191,26 @@ describe('Acker', () => {
     expect(a.inFlight.batches).toBe(0);
   });
 });
+
+describe('Acker.listen', () => {
+  test("a listening source's marks go to its listener in commit order, not to the store", () => {
+    const store = new MemoryCheckpoints();
+    const a = new Acker(store);
+    const heard: number[] = [];
+    a.listen('s', (m) => heard.push(m.offset));
+    const other: Batch = {
+      ...batch(3, null),
+      marks: [{ sourceId: 'files', key: 'f', offset: 77, path: '/log/f' }],
+    };
+    a.track(batch(1, 1), 1);
+    a.track(batch(2, 2), 1);
+    a.track(other, 1);
+    a.ack(2);
+    expect(heard).toEqual([]); // 2 waits behind 1
+    a.ack(1);
+    expect(heard).toEqual([1, 2]);
+    a.ack(3);
+    expect(offset(store)).toBeUndefined(); // nothing of source `s` became a checkpoint
+    expect(store.get('files', 'f')?.offset).toBe(77); // other sources still checkpoint
+  });
+});

@@ -9,13 +9,13 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  freePort,
   INGEST_PASSWORD,
   INGEST_USER,
   startClickHouse,
   type ClickHouse,
 } from '../helpers/clickhouse.js';
 import { checkpointOffset, linesBefore, unackedRecords } from '../helpers/delivery.js';
+import { freePort } from '../helpers/net.js';
 import { waitFor as waitUntil } from '../helpers/wait.js';
 import { seqLines, startAgent, tempDir, waitFor, type Agent } from './harness.js';
 

@@ -9,13 +9,13 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  freePort,
   INGEST_PASSWORD,
   INGEST_USER,
   startClickHouse,
   type ClickHouse,
 } from '../helpers/clickhouse.js';
 import { checkpointOffset, linesBefore, unackedRecords } from '../helpers/delivery.js';
+import { freePort } from '../helpers/net.js';
 import { waitFor as waitUntil } from '../helpers/wait.js';
 import { seqLines, startAgent, tempDir, waitFor, type Agent } from './harness.js';
 
@@ -139,7 +139,9 @@ sinks:
     clickhouse: {table: fleet}
     retry: {initial_backoff: 20ms, max_backoff: 300ms}
     buffer: {type: disk}
-batch: {max_events: 2000, timeout: 20ms}
+# Few, large inserts: each is a part that ClickHouse merges in the background; hundreds of
+# small ones on a loaded machine make it delay inserts (parts_to_delay_insert).
+batch: {max_events: 10000, max_bytes: 8MiB, timeout: 200ms}
 `,
     );
 
@@ -171,7 +173,7 @@ sinks:
     compression: zstd
     auth: {strategy: bearer, token: "\${VES_TOKEN}"}
     retry: {initial_backoff: 20ms, max_backoff: 300ms}
-batch: {max_events: 500, timeout: 5ms}
+batch: {max_events: 1000, timeout: 5ms}
 `,
       );
       agentCfgs.push(cfg);
@@ -185,6 +187,27 @@ batch: {max_events: 500, timeout: 5ms}
     });
     const stderrs = (): string =>
       [aggregator, ...agents].map((a, i) => `--- ${i}\n${a.stderr().slice(-2000)}`).join('\n');
+    /**
+     * Polls a condition on ClickHouse and the agents' files. A failing query (a busy server on a
+     * loaded machine) is retried, not fatal; a timeout says what the table and processes show.
+     */
+    const poll = async (cond: () => Promise<boolean>, what: string, timeout: number) => {
+      let last: unknown;
+      const ok = async (): Promise<boolean> => {
+        try {
+          return await cond();
+        } catch (err) {
+          last = err;
+          return false;
+        }
+      };
+      await waitUntil(ok, { timeout, interval: 50, what }).catch(async (err: Error) => {
+        const now = await totals().catch((e: Error) => e.message);
+        throw new Error(
+          `${err.message}; ClickHouse: ${JSON.stringify(now)}; last query error: ${String(last)}\n${stderrs()}`,
+        );
+      });
+    };
 
     // Phases 1 and 2: both files grow at a steady pace while the aggregator runs, dies and
     // comes back; the writer waits for nothing but `stopAt`, set once the aggregator is back.
@@ -205,12 +228,11 @@ batch: {max_events: 500, timeout: 5ms}
     const rows = async (): Promise<number> => Number(await ch.query('SELECT count() FROM fleet'));
     const resumeAt = async (a: string): Promise<number> =>
       linesBefore(logs[a], await checkpointOffset(join(homes[a], 'data')));
-    await waitUntil(
+    await poll(
       async () => (await rows()) >= 3000 && (await resumeAt('a')) > 0 && (await resumeAt('b')) > 0,
-      { timeout: 30_000, interval: 20, what: '3000 rows in ClickHouse and agent checkpoints' },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${stderrs()}`);
-    });
+      '3000 rows in ClickHouse and agent checkpoints',
+      30_000,
+    );
     aggregator.proc.kill('SIGKILL');
     expect((await aggregator.exited).signal).toBe('SIGKILL');
     const killedAt = { written, rows: await rows() };
@@ -229,24 +251,18 @@ batch: {max_events: 500, timeout: 5ms}
     stopAt = written + AFTER_RESTART;
     await writer;
     const aroundCrash = written;
-    await waitUntil(() => distinctAtLeast(aroundCrash), {
-      timeout: 40_000,
-      interval: 100,
-      what: `${aroundCrash} distinct lines per agent in ClickHouse after the restart`,
-    }).catch(async (err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify(await totals())}\n${stderrs()}`);
-    });
+    await poll(
+      () => distinctAtLeast(aroundCrash),
+      `${aroundCrash} distinct lines per agent in ClickHouse after the restart`,
+      40_000,
+    );
 
     // Phase 3: steady state again. These lines must arrive exactly once.
     const total = aroundCrash + STEADY;
     await Promise.all(
       AGENTS.map((a) => appendFile(logs[a], seqLines(aroundCrash, total, `agent=${a}`))),
     );
-    await waitUntil(() => distinctAtLeast(total), {
-      timeout: 30_000,
-      interval: 100,
-      what: `all ${total} lines per agent in ClickHouse`,
-    });
+    await poll(() => distinctAtLeast(total), `all ${total} lines per agent in ClickHouse`, 30_000);
 
     for (const a of [...agents, aggregator]) a.proc.kill('SIGTERM');
     for (const a of [...agents, aggregator]) expect((await a.exited).code).toBe(0);
@@ -280,7 +296,8 @@ batch: {max_events: 500, timeout: 5ms}
         `, agents past checkpoint ` +
         AGENTS.map((a) => `${a} ${killedAt.written - resumed[a]}`).join(', ') +
         `; duplicates: ` +
-        AGENTS.map((a) => `${a} ${t[a].rows - t[a].distinct}`).join(', '),
+        AGENTS.map((a) => `${a} ${t[a].rows - t[a].distinct}`).join(', ') +
+        `; ${await ch.query("SELECT count() FROM system.parts WHERE table = 'fleet' AND level = 0")} inserts`,
     );
   }, 90_000);
 });

@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './net.js';
 import { waitFor } from './wait.js';
 
 const CANDIDATES = [
@@ -16,18 +16,6 @@ const CANDIDATES = [
   '/usr/bin/clickhouse-server',
   '/usr/bin/clickhouse',
 ];
-
-/** A free loopback TCP port (the OS picks it; it is released again before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const configXml = (dir: string, http: number, tcp: number): string => `<?xml version="1.0"?>
 <!-- Written by test/helpers/clickhouse.ts: a throwaway server in ${dir}. -->

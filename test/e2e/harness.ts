@@ -79,10 +79,18 @@ export function seqLines(from: number, to: number, tag = 'line'): string {
   return s;
 }
 
-/** Parses an NDJSON file (missing file = no events). Throws on any line that is not JSON. */
-export function readNdjson(path: string): Record<string, unknown>[] {
+/**
+ * Parses an NDJSON file (missing file = no events). Throws on any line that is not JSON, except,
+ * with `{ complete: true }`, a last line without its newline: a writer may be in the middle of it,
+ * or killed there (the file sink trims such a torn tail when it starts again).
+ */
+export function readNdjson(
+  path: string,
+  opts: { complete?: boolean } = {},
+): Record<string, unknown>[] {
   if (!existsSync(path)) return [];
-  const text = readFileSync(path, 'utf8');
+  let text = readFileSync(path, 'utf8');
+  if (opts.complete) text = text.slice(0, text.lastIndexOf('\n') + 1);
   const out: Record<string, unknown>[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;

@@ -153,7 +153,8 @@ describe('agent http sink -> aggregator http source -> file', () => {
     await writeAggregator(p, port);
     const [second] = await startAggregator(p);
     await waitFor(
-      () => new Set(seqs(readNdjson(p.out))).size === total,
+      // Polled while the aggregator writes, and between the kill and the restart's repair.
+      () => new Set(seqs(readNdjson(p.out, { complete: true }))).size === total,
       'every line after the restart',
       60_000,
       () => `${lineCount(p.out)} lines (${atKill} at the kill); ${second.stderr()}`,

@@ -29,6 +29,9 @@ export interface StageSettings {
    * The lines are agents' whole events (the http source; the parser was compiled `forwarded`):
    * they carry their own `source` and `host`, so the stage writes only the static fields after
    * the timestamp. A line without them gets none: nothing is added per line (docs/parsers.md).
+   * The line's `parse_error` and `truncated` are kept too, and cannot be repeated: the stage
+   * writes parse_error only for a line it lifted nothing from, and the http source never cuts
+   * a line (its chunks are never `truncated`).
    */
   forwarded?: boolean;
 }

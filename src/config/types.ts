@@ -92,6 +92,8 @@ export interface HttpSourceConfig {
   /** Always [] (no templates for this source); kept for the shared parser checks. */
   templates?: string[];
   keep_message?: boolean;
+  /** The lines are agents' events: their own source/host/parse_error/truncated are kept. */
+  forwarded: boolean;
   fields: Record<string, FieldValue>;
 }
 

@@ -41,17 +41,27 @@ export interface EncodeSettings {
   now?: () => number;
 }
 
-/**
- * Pre-encode what never changes for a source: its host and static fields. Throws a ConfigError
- * when a static field would duplicate a built-in key (duplicate JSON keys are read differently
- * by every consumer).
- */
+/** Pre-encode what never changes for a source: its host and static fields. */
 export function makeEncodeOptions(settings: EncodeSettings): EncodeOptions {
   const { host, fields = {}, now = Date.now } = settings;
   // Config time, not the hot path: JSON.stringify is exact and the result is kept as bytes.
   // wellFormed first: JSON.stringify would write a lone surrogate as `\ud800`, which is valid
   // JSON text but breaks strict UTF-8 consumers; the event gets U+FFFD instead, as for lines.
-  let s = `,"host":${JSON.stringify(wellFormed(host))}`;
+  const h = Buffer.from(`,"host":${JSON.stringify(wellFormed(host))}`, 'utf8');
+  return {
+    hostAndFields: Buffer.concat([h, encodeStaticFields(fields)]),
+    now,
+    lastPath: '',
+    lastPathJson: Buffer.from('""'),
+  };
+}
+
+/**
+ * `,"key":value` for each static field, as bytes. Throws a ConfigError when a field would
+ * duplicate a built-in key (duplicate JSON keys are read differently by every consumer).
+ */
+export function encodeStaticFields(fields: Record<string, FieldValue>): Buffer {
+  let s = '';
   for (const [key, value] of Object.entries(fields)) {
     if (BUILTIN_KEYS.has(key)) {
       throw new ConfigError(
@@ -65,12 +75,7 @@ export function makeEncodeOptions(settings: EncodeSettings): EncodeOptions {
     const v = typeof value === 'string' ? wellFormed(value) : value;
     s += `,${JSON.stringify(wellFormed(key))}:${JSON.stringify(v)}`;
   }
-  return {
-    hostAndFields: Buffer.from(s, 'utf8'),
-    now,
-    lastPath: '',
-    lastPathJson: Buffer.from('""'),
-  };
+  return Buffer.from(s, 'utf8');
 }
 
 /** The string with each lone surrogate replaced by U+FFFD (what its UTF-8 encoding holds). */

@@ -35,6 +35,12 @@ export interface ParserOptions {
    * gets a `_` prefix instead of making a duplicate key.
    */
   reserved: readonly string[];
+  /**
+   * The lines are whole events of agents (the http source): their `source`, `host`,
+   * `parse_error` and `truncated` are the event's own, not clashes (`reserved` holds the static
+   * fields only). The ParseStage then writes none of these itself (StageSettings.forwarded).
+   */
+  forwarded?: boolean;
   /** Ingest clock (ms since the epoch), for formats without a year (RFC 3164). */
   now?: () => number;
 }
@@ -48,11 +54,11 @@ export interface ParserEntry {
 export const parsers: Record<Exclude<ParserName, 'raw'>, ParserEntry> = {
   json: {
     doc: 'One JSON object per line; its top-level fields become event fields.',
-    compile: (o) => new JsonParser(o.reserved),
+    compile: (o) => new JsonParser(o.reserved, o.forwarded),
   },
   logfmt: {
     doc: '`key=value key2="quoted value" flag` pairs; values stay strings, bare keys are true.',
-    compile: (o) => new LogfmtParser(o.reserved),
+    compile: (o) => new LogfmtParser(o.reserved, o.forwarded),
   },
   nginx: {
     doc: 'nginx access logs: combined, common, and the stock `main` format.',

@@ -51,8 +51,8 @@ export class JsonParser implements Parser {
   readonly hits = new Float64Array(1);
   private readonly guard: KeyGuard;
 
-  constructor(reserved: readonly string[]) {
-    this.guard = new KeyGuard(reserved);
+  constructor(reserved: readonly string[], forwarded = false) {
+    this.guard = new KeyGuard(reserved, forwarded);
   }
 
   parse(cap: Captures): void {

@@ -1,7 +1,9 @@
 // Keys taken from the line (json, logfmt) against the keys the event already has. `message` and
 // `timestamp` have a meaning (the event text and time); the agent's own keys (source, host,
 // parse_error, truncated) and the source's static fields would become duplicate JSON keys, so a
-// line's key equal to one of them is written with a `_` prefix (docs/parsers.md).
+// line's key equal to one of them is written with a `_` prefix (docs/parsers.md). A source of
+// forwarded events (an aggregator's http source) writes none of the agent's keys itself: the
+// line's own are the event's, so only message, timestamp and the static fields are looked at.
 
 export const K_PLAIN = 0;
 export const K_MESSAGE = 1;
@@ -16,7 +18,7 @@ export class KeyGuard {
   /** byLen[n]: the reserved keys of n bytes, with their kind. */
   private readonly byLen: Array<Array<{ bytes: Buffer; kind: number }> | undefined> = [];
 
-  constructor(reserved: readonly string[]) {
+  constructor(reserved: readonly string[], forwarded = false) {
     const add = (name: string, kind: number) => {
       const bytes = Buffer.from(name, 'utf8');
       const list = (this.byLen[bytes.length] ??= []);
@@ -24,7 +26,7 @@ export class KeyGuard {
     };
     add('message', K_MESSAGE);
     add('timestamp', K_TIMESTAMP);
-    for (const k of AGENT_KEYS) add(k, K_CLASH);
+    if (!forwarded) for (const k of AGENT_KEYS) add(k, K_CLASH);
     for (const k of reserved) add(k, K_CLASH);
   }
 

@@ -4,6 +4,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import {
+  encodeStaticFields,
   makeEncodeOptions,
   rawLines,
   type EncodeOptions,
@@ -24,6 +25,15 @@ export interface StageSettings {
   now?: () => number;
   /** keep_message: write the line as `message` even when the parsed fields hold all of it. */
   keepMessage?: boolean;
+  /**
+   * The lines are agents' whole events (the http source; the parser was compiled `forwarded`):
+   * they carry their own `source` and `host`, so the stage writes only the static fields after
+   * the timestamp. A line without them gets none: nothing is added per line (docs/parsers.md).
+   * The line's `parse_error` and `truncated` are kept too, and cannot be repeated: the stage
+   * writes parse_error only for a line it lifted nothing from, and the http source never cuts
+   * a line (its chunks are never `truncated`).
+   */
+  forwarded?: boolean;
 }
 
 export class ParseStage {
@@ -37,11 +47,15 @@ export class ParseStage {
   private readonly ingestIso = new IsoWriter();
   private midPath = '\u0000'; // no path yet
   private mid: Uint8Array = new Uint8Array(0);
+  private readonly forwarded: boolean;
 
   constructor(parser: Parser, settings: StageSettings) {
     this.parser = parser;
     this.opts = makeEncodeOptions(settings);
     this.keepMessage = settings.keepMessage ?? false;
+    this.forwarded = settings.forwarded ?? false;
+    // forwarded: the same `<,static>` for every chunk, whatever peer sent it
+    if (this.forwarded) this.mid = encodeStaticFields(settings.fields ?? {});
     const keys = parser.keys;
     this.parts = {
       keys,
@@ -79,9 +93,12 @@ export class ParseStage {
     };
   }
 
-  /** `,"source":"<path>","host":"<host>"<,static>`: rebuilt only when the path changes. */
+  /**
+   * `,"source":"<path>","host":"<host>"<,static>`: rebuilt only when the path changes. Just
+   * `<,static>` for forwarded lines.
+   */
   private midFor(path: string): Uint8Array {
-    if (path === this.midPath) return this.mid;
+    if (path === this.midPath || this.forwarded) return this.mid;
     const p = Buffer.from(path, 'utf8');
     const hf = this.opts.hostAndFields;
     const out = Buffer.alloc(SOURCE.length + 2 + p.length * 6 + hf.length);

@@ -35,9 +35,13 @@ export class Processor {
     const transforms = new TransformStage(config, { counters });
     for (const [id, sc] of Object.entries(config.sources)) {
       const fields = transforms.fieldsFor(id);
+      // An aggregator's intake: the lines are agents' events, whose own source/host are kept.
+      const forwarded = sc.type === 'http' && sc.forwarded;
+      const statics = Object.keys(fields);
       let parser = compileParser(sc.parser, {
         templates: sc.templates ?? [],
-        reserved: [...AGENT_KEYS, ...Object.keys(fields)],
+        reserved: forwarded ? statics : [...AGENT_KEYS, ...statics],
+        forwarded,
       });
       const chain = transforms.chainFor(id, parser);
       if (chain !== null) {
@@ -48,7 +52,8 @@ export class Processor {
         this.encodeOpts.set(id, makeEncodeOptions({ host: config.host, fields }));
       } else {
         const keepMessage = sc.keep_message ?? false;
-        this.stages.set(id, new ParseStage(parser, { host: config.host, fields, keepMessage }));
+        const settings = { host: config.host, fields, keepMessage, forwarded };
+        this.stages.set(id, new ParseStage(parser, settings));
       }
     }
   }

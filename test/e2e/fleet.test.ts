@@ -158,6 +158,7 @@ batch: {max_events: 10000, max_bytes: 8MiB, timeout: 200ms}
       await writeFile(
         cfg,
         `data_dir: ${join(home, 'data')}
+host: edge-${name}
 checkpoint_interval: 100ms
 sources:
   app:
@@ -271,8 +272,12 @@ batch: {max_events: 1000, timeout: 5ms}
     const expected = { distinct: total, min: 0, max: total - 1, sum: (total * (total - 1)) / 2 };
     for (const a of AGENTS) expect(t[a]).toMatchObject(expected);
     expect(Object.keys(t).sort()).toEqual([...AGENTS]);
-    // The aggregator names the sender (its address) as `source`; the agent's own is `_source`.
-    expect(await ch.query('SELECT DISTINCT source FROM fleet')).toBe('127.0.0.1');
+    // ClickHouse sees each event's origin: the agent's host and the file it tailed (the http
+    // source passes forwarded events on with their own source and host).
+    const origins = await ch.query(
+      'SELECT DISTINCT agent, host, source FROM fleet ORDER BY agent FORMAT TabSeparated',
+    );
+    expect(origins.trim().split('\n')).toEqual(AGENTS.map((a) => `${a}\tedge-${a}\t${logs[a]}`));
     const after = await ch.query(
       `SELECT count() - uniqExact(agent, seq) FROM (${ROWS}) WHERE seq >= ${aroundCrash}`,
     );

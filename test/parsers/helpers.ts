@@ -19,12 +19,18 @@ export interface RunOptions {
   ends?: Int32Array;
   /** The source's keep_message. */
   keepMessage?: boolean;
+  /** The lines are agents' events (the http source's `forwarded`). */
+  forwarded?: boolean;
 }
 
 export function makeParser(name: string, opts: RunOptions = {}): Parser {
   const o: ParserOptions = {
     templates: opts.templates ?? [],
-    reserved: ['source', 'host', 'parse_error', 'truncated', ...Object.keys(opts.fields ?? {})],
+    reserved: [
+      ...(opts.forwarded === true ? [] : ['source', 'host', 'parse_error', 'truncated']),
+      ...Object.keys(opts.fields ?? {}),
+    ],
+    forwarded: opts.forwarded,
     now: () => NOW,
   };
   const p = compileParser(name, o);
@@ -44,6 +50,7 @@ export function encode(
     fields: opts.fields ?? {},
     now: () => NOW,
     keepMessage: opts.keepMessage ?? false,
+    forwarded: opts.forwarded,
   });
   const buf = Buffer.isBuffer(input)
     ? input

@@ -2,6 +2,7 @@
 // (`POST /v1/logs`, NDJSON, zstd or gzip). Bounds on bodies and requests in flight keep memory flat.
 
 import {
+  bool,
   bytes,
   duration,
   hostPort,
@@ -79,6 +80,10 @@ export const schema: Schema<HttpSourceConfig> = refine(
         doc: 'json lifts each object’s fields into the event (docs/parsers.md); raw keeps each line whole as `message`.',
       }),
       keep_message: keepMessage,
+      forwarded: bool({
+        default: true, // what agents send are whole events: the aggregator passes them on
+        doc: 'With parser json: each line is an agent’s event, whose own `source`, `host`, `parse_error` and `truncated` are kept as they are (a line without them gets none); false: the aggregator writes its own `source` (the peer’s IP) and `host`, and the line’s become `_source`, `_host`.',
+      }),
       fields: staticFields,
     },
     {

@@ -295,10 +295,10 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
         i === last ? { sourceId, key: MARK_KEY, offset: n, path: peer } : null;
       ctx.emit({
         sourceId,
-        path: peer,
+        path: peer, // the events' `source` only with forwarded: false (else the line's own)
         buf: chunks[i],
         lines: lines[i],
-        truncated: false,
+        truncated: false, // lines are never cut: forwarded lines' own `truncated` may stand
         mark,
         readAt,
       });

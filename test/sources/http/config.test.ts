@@ -20,8 +20,14 @@ describe('http source config', () => {
       retry_after: 1000,
       parser: 'json',
       keep_message: false,
+      forwarded: true,
       fields: {},
     });
+  });
+
+  test('forwarded: a boolean; anything else names the key', () => {
+    expect(parse(src('    forwarded: false\n')).sources.fleet).toMatchObject({ forwarded: false });
+    expect(() => parse(src('    forwarded: maybe\n'))).toThrow(/forwarded/);
   });
 
   test('the DESIGN.md example, with the token from the environment', () => {

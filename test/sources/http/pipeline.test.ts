@@ -21,6 +21,8 @@ interface Gated {
   arrived: number;
   /** `message` of every event in an answered (2xx) request, duplicates kept. */
   delivered: string[];
+  /** Those events whole. */
+  events: Array<Record<string, unknown>>;
   open(): void;
   close(): Promise<void>;
 }
@@ -32,6 +34,7 @@ async function startGated(): Promise<Gated> {
     url: '',
     arrived: 0,
     delivered: [],
+    events: [],
     open() {
       gateOpen = true;
       for (const w of waiting.splice(0)) w();
@@ -54,7 +57,10 @@ async function startGated(): Promise<Gated> {
             ? await decompress(raw)
             : raw;
         for (const line of body.toString('utf8').split('\n')) {
-          if (line !== '') g.delivered.push((JSON.parse(line) as { message: string }).message);
+          if (line === '') continue;
+          const e = JSON.parse(line) as Record<string, unknown>;
+          g.delivered.push(e.message as string);
+          g.events.push(e);
         }
         res.writeHead(200).end();
       };
@@ -153,5 +159,43 @@ describe('http source -> pipeline -> http sink', () => {
     expect(await stopped).toBe(true);
     expect((await answer).status).toBe(200);
     pipeline = undefined;
+  });
+
+  // What an agent's http sink (format ndjson) posts: whole events.
+  const agentLines = [
+    '{"message":"GET / 200","timestamp":"2026-11-20T08:00:01.250Z","source":"/var/log/nginx/access.log","host":"edge-17","status":200}',
+    '{"message":"no origin","dc":"x"}',
+  ].join('\n');
+
+  test('forwarded (the default): the agent’s source, host and timestamp reach the sink', async () => {
+    const { url } = await start('    fields: {dc: eu-1}');
+    gated!.open();
+    expect((await post(url, agentLines)).status).toBe(200);
+    expect(gated!.events).toStrictEqual([
+      {
+        message: 'GET / 200',
+        timestamp: '2026-11-20T08:00:01.250Z',
+        dc: 'eu-1',
+        source: '/var/log/nginx/access.log',
+        host: 'edge-17',
+        status: 200,
+      },
+      // no source or host of the aggregator's: a line without them gets none
+      { message: 'no origin', timestamp: expect.any(String), dc: 'eu-1', _dc: 'x' },
+    ]);
+  });
+
+  test('forwarded: false: the aggregator’s source (peer IP) and host, the agent’s with `_`', async () => {
+    const { url } = await start('    forwarded: false');
+    gated!.open();
+    expect((await post(url, agentLines)).status).toBe(200);
+    expect(gated!.events[0]).toMatchObject({
+      timestamp: '2026-11-20T08:00:01.250Z',
+      source: '127.0.0.1',
+      host: expect.any(String),
+      _source: '/var/log/nginx/access.log',
+      _host: 'edge-17',
+    });
+    expect(gated!.events[0].host).not.toBe('edge-17');
   });
 });

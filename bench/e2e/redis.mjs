@@ -3,6 +3,8 @@
 // read from the beginning, parsed, and XADDed by the redis sink into Debian's redis-server
 // (started here on a free loopback port, no persistence). Prints events/s, CPU us/event of the
 // agent and of redis-server (user+sys from /proc), peak RSS of both, and the machine and load.
+// Each run also ships the same corpus to a file sink (the baseline): the difference in agent CPU
+// is what the redis sink costs, measured under the same load.
 //
 //   npm run build && node bench/e2e/redis.mjs [--lines 200000] [--runs 3]
 //       [--encoding fields|json] [--parser nginx|raw] [--batch 1000]
@@ -12,7 +14,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { procUsage } from './lib.mjs';
+import { lineCounter, procUsage } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -54,25 +56,8 @@ async function startRedis(dir) {
   return { proc, port, client };
 }
 
-async function runOnce(dir, corpus, redis, i) {
-  const stream = `bench-${i}`;
-  const cfg = join(dir, `agent-${i}.yaml`);
-  writeFileSync(
-    cfg,
-    `data_dir: ${join(dir, `data-${i}`)}
-sources:
-  bench: {type: file, include: [${corpus}], parser: ${parser}}
-batch: {max_events: ${batch}}
-sinks:
-  streams:
-    type: redis
-    url: redis://127.0.0.1:${redis.port}/0
-    stream: ${stream}
-    maxlen: 0
-    encoding: ${encoding}
-`,
-  );
-  const redisBefore = procUsage(redis.proc.pid).cpuS;
+/** Runs the agent on the corpus until `delivered()` reaches `lines`; its CPU and peak RSS. */
+async function runAgent(cfg, delivered) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -86,7 +71,7 @@ sinks:
       await new Promise((r) => setTimeout(r, 20));
       if (exited !== null) throw new Error(`the agent exited early (${exited})`);
       usage = procUsage(child.pid);
-      if ((await redis.client.xlen(stream)) >= lines) break;
+      if ((await delivered()) >= lines) break;
       if (performance.now() - t0 > 600_000) throw new Error('not delivered within 600 s');
     }
     seconds = (performance.now() - t0) / 1000;
@@ -96,17 +81,54 @@ sinks:
     if (exited === null) child.kill('SIGKILL');
     await new Promise((r) => (exited !== null ? r() : child.once('exit', r)));
   }
+  return { seconds, cpuS: usage.cpuS, peakRssMb: usage.peakRssMb };
+}
+
+const source = (corpus) => `sources:
+  bench: {type: file, include: [${corpus}], parser: ${parser}}
+batch: {max_events: ${batch}}
+`;
+
+async function runRedis(dir, corpus, redis, i) {
+  const stream = `bench-${i}`;
+  const cfg = join(dir, `agent-${i}.yaml`);
+  writeFileSync(
+    cfg,
+    `data_dir: ${join(dir, `data-${i}`)}
+${source(corpus)}sinks:
+  streams:
+    type: redis
+    url: redis://127.0.0.1:${redis.port}/0
+    stream: ${stream}
+    maxlen: 0
+    encoding: ${encoding}
+`,
+  );
+  const redisBefore = procUsage(redis.proc.pid).cpuS;
+  const run = await runAgent(cfg, () => redis.client.xlen(stream));
   const r = procUsage(redis.proc.pid);
   const stored = await redis.client.xlen(stream);
   await redis.client.del(stream); // keep redis-server's memory to one run's stream
-  return {
-    seconds,
-    cpuS: usage.cpuS,
-    peakRssMb: usage.peakRssMb,
-    redisCpuS: r.cpuS - redisBefore,
-    redisRssMb: r.peakRssMb,
-    stored,
-  };
+  return { ...run, redisCpuS: r.cpuS - redisBefore, redisRssMb: r.peakRssMb, stored };
+}
+
+async function runFile(dir, corpus, i) {
+  const out = join(dir, `out-${i}.ndjson`);
+  const cfg = join(dir, `file-${i}.yaml`);
+  writeFileSync(
+    cfg,
+    `data_dir: ${join(dir, `file-data-${i}`)}
+${source(corpus)}sinks:
+  out: {type: file, path: ${out}}
+`,
+  );
+  const counter = lineCounter(out);
+  try {
+    return await runAgent(cfg, () => counter.count());
+  } finally {
+    counter.close();
+    rmSync(out, { force: true });
+  }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ves-redis-bench-'));
@@ -137,21 +159,25 @@ try {
     `work: ${lines} nginx lines (${mb.toFixed(0)} MB, page-cached), parser ${parser} -> redis sink, ` +
       `encoding ${encoding}, batches of ${batch}, maxlen 0; ${version.trim().split(' ').slice(0, 3).join(' ')}`,
   );
+  const us = (cpuS) => ((cpuS * 1e6) / lines).toFixed(2);
   const results = [];
   for (let i = 0; i < runs; i++) {
-    const r = await runOnce(dir, corpus, redis, i);
-    results.push(r);
+    const r = await runRedis(dir, corpus, redis, i);
+    const f = await runFile(dir, corpus, i);
+    results.push({ ...r, fileCpuS: f.cpuS });
     console.log(
       `run ${i + 1}: ${Math.round(lines / r.seconds).toLocaleString('en-US')} events/s, ` +
-        `agent CPU ${((r.cpuS * 1e6) / lines).toFixed(2)} us/event, redis-server CPU ${((r.redisCpuS * 1e6) / lines).toFixed(2)} us/event, ` +
-        `agent peak RSS ${r.peakRssMb.toFixed(0)} MB, redis-server peak RSS ${r.redisRssMb.toFixed(0)} MB, ${r.seconds.toFixed(2)} s` +
+        `agent CPU ${us(r.cpuS)} us/event (file sink baseline ${us(f.cpuS)}: the redis sink costs ${us(r.cpuS - f.cpuS)}), ` +
+        `redis-server CPU ${us(r.redisCpuS)} us/event, agent peak RSS ${r.peakRssMb.toFixed(0)} MB, ` +
+        `redis-server peak RSS ${r.redisRssMb.toFixed(0)} MB, ${r.seconds.toFixed(2)} s` +
         (r.stored > lines ? ` (${r.stored - lines} events stored twice)` : ''),
     );
   }
   const best = results.reduce((a, b) => (a.seconds < b.seconds ? a : b));
   console.log(
-    `best: ${Math.round(lines / best.seconds).toLocaleString('en-US')} events/s, agent ${((best.cpuS * 1e6) / lines).toFixed(2)} us/event, ` +
-      `redis-server ${((best.redisCpuS * 1e6) / lines).toFixed(2)} us/event; load average now ${loadavg()
+    `best: ${Math.round(lines / best.seconds).toLocaleString('en-US')} events/s, agent ${us(best.cpuS)} us/event ` +
+      `(file sink ${us(best.fileCpuS)}), redis-server ${us(best.redisCpuS)} us/event; ` +
+      `load average now ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
   );

@@ -12,6 +12,7 @@
 // atomic), MULTI/EXEC would still apply the commands before a failing one (Redis has no
 // rollback), and per-command replies are what lets a retry send only the events not stored.
 
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisSinkConfig } from '../../config/types.js';
 import { SinkRejectedError, VesError } from '../../errors.js';
@@ -124,12 +125,15 @@ export class RedisSink implements Sink {
         cert: tls.cert,
         key: tls.key,
         rejectUnauthorized: config.tls.verify,
-        servername: target.host,
+        // SNI takes a host name only (RFC 6066); an IP address is checked against the IP SANs.
+        servername: isIP(target.host) === 0 ? target.host : undefined,
       };
     }
     this.client = new Redis(options);
     // Without a listener ioredis prints every connection error to the console itself.
     this.client.on('error', (err: Error) => this.connectionError(err));
+    // A server that stops cleanly (FIN) closes the connection without an 'error'.
+    this.client.on('close', () => this.connectionError(null));
     this.client.on('ready', () => {
       if (this.errors.loggedAt === -Infinity) return; // the first connection: nothing to say
       this.ctx.log.info('Redis connection restored', { url: this.where });
@@ -301,17 +305,21 @@ export class RedisSink implements Sink {
     );
   }
 
-  private connectionError(err: Error): void {
+  /** An 'error' of the connection, or (null) its 'close': counted, warned about every 10 s. */
+  private connectionError(err: Error | null): void {
     const e = this.errors;
     e.count++;
-    e.last = describe(err);
-    e.lastError = err;
+    // A refused connection is followed by its close: keep the error that says why.
+    if (err !== null) {
+      e.last = describe(err);
+      e.lastError = err;
+    } else if (e.last === '') e.last = 'connection closed';
     const now = Date.now();
     if (this.closed || !this.started || now - e.loggedAt < ERROR_LOG_EVERY_MS) return;
     this.ctx.log.warn('Redis connection failed; reconnecting', {
       code: 'VES_SINK_WRITE',
       url: this.where,
-      error: e.last,
+      error: err === null ? 'connection closed' : e.last,
       errors: e.count,
     });
     e.count = 0;

@@ -7,21 +7,16 @@
 //
 //   npm run build && node bench/e2e/http.mjs [--lines 1000000] [--runs 3]
 //       [--compression zstd|gzip|none] [--concurrency 4] [--parser raw]
-import { fork, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
+import { generatedCorpus, machineLine, opt, runAgentUntil } from './lib.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? def : args[i + 1];
-};
-
-if (args.includes('--receiver')) await receiver();
+if (process.argv.includes('--receiver')) await receiver();
 else await main();
 
 /**
@@ -64,16 +59,6 @@ async function main() {
   const concurrency = Number(opt('concurrency', '4'));
   const parser = opt('parser', 'raw');
   const bin = resolve('dist/ves-log-collector.cjs');
-  const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
-
-  /** utime+stime in seconds and VmHWM (peak RSS) in MB of a live process. */
-  function procUsage(pid) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpuS = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { cpuS, peakRssMb: hwm ? Number(hwm[1]) / 1024 : NaN };
-  }
 
   async function startReceiver() {
     const child = fork(new URL(import.meta.url).pathname, ['--receiver'], {
@@ -107,39 +92,21 @@ sinks:
 `,
     );
     const before = await rx.stats();
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    let exited = null;
-    child.once('exit', (code) => (exited = code));
-    let last = { cpuS: 0, peakRssMb: 0 };
     let got;
-    let seconds;
-    let usage;
+    let run;
     try {
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 20));
-        if (exited !== null) throw new Error(`the agent exited early (${exited})`);
-        last = procUsage(child.pid);
-        got = await rx.stats();
-        if (got.lines >= lines) break;
-        if (performance.now() - t0 > 300_000) {
-          throw new Error(`not delivered within 300 s: ${got.lines} of ${lines} lines`);
-        }
-      }
-      seconds = (performance.now() - t0) / 1000;
-      usage = procUsage(child.pid);
+      run = await runAgentUntil(
+        bin,
+        cfg,
+        async () => (got = await rx.stats()).lines,
+        lines,
+        300_000,
+      );
     } finally {
-      // SIGKILL: the run is measured; a graceful stop is the e2e tests' business.
-      if (exited === null) child.kill('SIGKILL');
-      await new Promise((r) => (exited !== null ? r() : child.once('exit', r)));
       rx.child.disconnect();
     }
     return {
-      seconds,
-      cpuS: usage.cpuS,
-      peakRssMb: Math.max(usage.peakRssMb, last.peakRssMb),
+      ...run,
       rxCpuS: (got.cpuUs - before.cpuUs) / 1e6,
       wireBytes: got.bytes - before.bytes,
       received: got.lines,
@@ -149,21 +116,8 @@ sinks:
   const dir = mkdtempSync(join(tmpdir(), 'ves-http-bench-'));
   try {
     const corpus = join(dir, 'access.log');
-    const gen = spawnSync(process.execPath, [
-      bin,
-      'generate',
-      '--lines',
-      String(lines),
-      '--out',
-      corpus,
-    ]);
-    if (gen.status !== 0) throw new Error(`generate failed: ${gen.stderr}`);
-    readFileSync(corpus); // page-cache it, as the reference figures were taken
-    const mb = statSync(corpus).size / 1e6;
-    const c = cpus();
-    console.log(
-      `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
-    );
+    const mb = generatedCorpus(bin, corpus, lines);
+    console.log(machineLine());
     console.log(
       `work: ${lines} nginx lines (${mb.toFixed(0)} MB, page-cached), parser ${parser} -> http sink, ` +
         `ndjson + ${compression}, concurrency ${concurrency}, receiver in its own process (decode + count)`,

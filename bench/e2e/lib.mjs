@@ -1,5 +1,7 @@
 // Shared by the bench/e2e programs: the corpus, the machine line, /proc readings of a process,
-// an incremental line counter for its output, and a run-until-every-line-is-out loop.
+// an incremental line counter for its output, run-until-every-line-is-out loops, and the
+// command-line option reader.
+import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -11,6 +13,13 @@ import {
 } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { generateNginx } from '../../scripts/gen-nginx.mjs';
+
+/** The value after `--name` on the command line, or `def`. */
+export function opt(name, def) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? def : args[i + 1];
+}
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
@@ -121,5 +130,58 @@ export async function untilLinesOut(pid, out, lines, t0, timeoutMs = 300_000) {
     };
   } finally {
     counter.close();
+  }
+}
+
+/**
+ * Generates `lines` nginx lines into `path` with the built binary's `generate` command and reads
+ * them once so that every run reads them from the page cache, as the reference figures were
+ * taken. Returns the corpus size in MB.
+ */
+export function generatedCorpus(bin, path, lines) {
+  const gen = spawnSync(process.execPath, [
+    bin,
+    'generate',
+    '--lines',
+    String(lines),
+    '--out',
+    path,
+  ]);
+  if (gen.status !== 0) throw new Error(`generate failed: ${gen.stderr}`);
+  readFileSync(path);
+  return statSync(path).size / 1e6;
+}
+
+/**
+ * Starts the built agent on `cfg` and polls `delivered()` (a count, or a promise of one) until
+ * it reaches `lines`; returns the wall time and the agent's CPU seconds and peak RSS at that
+ * moment. The agent is then SIGKILLed: the run is measured, a graceful stop is the e2e tests'
+ * business.
+ */
+export async function runAgentUntil(bin, cfg, delivered, lines, timeoutMs) {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let exited = null;
+  child.once('exit', (code) => (exited = code));
+  let last = { cpuS: 0, peakRssMb: 0 };
+  try {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (exited !== null) throw new Error(`the agent exited early (${exited})`);
+      last = procUsage(child.pid);
+      const got = await delivered();
+      if (got >= lines) break;
+      if (performance.now() - t0 > timeoutMs) {
+        throw new Error(`not delivered within ${timeoutMs / 1000} s: ${got} of ${lines} lines`);
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const usage = procUsage(child.pid);
+    return { seconds, cpuS: usage.cpuS, peakRssMb: Math.max(usage.peakRssMb, last.peakRssMb) };
+  } finally {
+    if (exited === null) child.kill('SIGKILL');
+    await new Promise((r) => (exited !== null ? r() : child.once('exit', r)));
   }
 }

@@ -9,18 +9,20 @@
 //   npm run build && node bench/e2e/redis.mjs [--lines 200000] [--runs 3]
 //       [--encoding fields|json] [--parser nginx|raw] [--batch 1000]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { lineCounter, procUsage } from './lib.mjs';
+import {
+  generatedCorpus,
+  lineCounter,
+  machineLine,
+  opt,
+  procUsage,
+  runAgentUntil,
+} from './lib.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? def : args[i + 1];
-};
 const lines = Number(opt('lines', '200000'));
 const runs = Number(opt('runs', '3'));
 const encoding = opt('encoding', 'fields');
@@ -57,32 +59,7 @@ async function startRedis(dir) {
 }
 
 /** Runs the agent on the corpus until `delivered()` reaches `lines`; its CPU and peak RSS. */
-async function runAgent(cfg, delivered) {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  let exited = null;
-  child.once('exit', (code) => (exited = code));
-  let usage = { cpuS: 0, peakRssMb: 0 };
-  let seconds;
-  try {
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 20));
-      if (exited !== null) throw new Error(`the agent exited early (${exited})`);
-      usage = procUsage(child.pid);
-      if ((await delivered()) >= lines) break;
-      if (performance.now() - t0 > 600_000) throw new Error('not delivered within 600 s');
-    }
-    seconds = (performance.now() - t0) / 1000;
-    usage = procUsage(child.pid);
-  } finally {
-    // SIGKILL: the run is measured; a graceful stop is the e2e tests' business.
-    if (exited === null) child.kill('SIGKILL');
-    await new Promise((r) => (exited !== null ? r() : child.once('exit', r)));
-  }
-  return { seconds, cpuS: usage.cpuS, peakRssMb: usage.peakRssMb };
-}
+const runAgent = (cfg, delivered) => runAgentUntil(bin, cfg, delivered, lines, 600_000);
 
 const source = (corpus) => `sources:
   bench: {type: file, include: [${corpus}], parser: ${parser}}
@@ -135,26 +112,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ves-redis-bench-'));
 let redis;
 try {
   const corpus = join(dir, 'access.log');
-  const gen = spawnSync(process.execPath, [
-    bin,
-    'generate',
-    '--lines',
-    String(lines),
-    '--out',
-    corpus,
-  ]);
-  if (gen.status !== 0) throw new Error(`generate failed: ${gen.stderr}`);
-  readFileSync(corpus); // page-cache it, as the reference figures were taken
-  const mb = statSync(corpus).size / 1e6;
+  const mb = generatedCorpus(bin, corpus, lines);
   redis = await startRedis(dir);
   const version = spawnSync('/usr/bin/redis-server', ['--version'], { encoding: 'utf8' }).stdout;
-  const c = cpus();
-  console.log(
-    `machine: ${c.length} x ${c[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ` +
-      `load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-  );
+  console.log(machineLine());
   console.log(
     `work: ${lines} nginx lines (${mb.toFixed(0)} MB, page-cached), parser ${parser} -> redis sink, ` +
       `encoding ${encoding}, batches of ${batch}, maxlen 0; ${version.trim().split(' ').slice(0, 3).join(' ')}`,

@@ -7,13 +7,10 @@
 // The TypeScript is bundled on the fly with esbuild (a devDependency) into a temp dir, so the
 // bench needs no build step and always measures the current source.
 
-import { build } from 'esbuild';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { importModules } from './lib.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
@@ -26,29 +23,10 @@ const CORPUS = process.argv.includes('--corpus')
   ? process.argv[process.argv.indexOf('--corpus') + 1]
   : null;
 
-const dir = mkdtempSync(join(tmpdir(), 'ves-bench-'));
-let mod;
-try {
-  await build({
-    stdin: {
-      contents:
-        `export * from ${JSON.stringify(join(root, 'src/engine/encoder.ts'))};\n` +
-        `export { nginxLines } from ${JSON.stringify(join(root, 'src/gen/nginx.ts'))};\n`,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: join(dir, 'bundle.mjs'),
-    logLevel: 'error',
-  });
-  mod = await import(pathToFileURL(join(dir, 'bundle.mjs')).href);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const { encodeLines, makeEncodeOptions, nginxLines } = mod;
+const { encodeLines, makeEncodeOptions, nginxLines } = await importModules([
+  ['src/engine/encoder.ts', '*'],
+  ['src/gen/nginx.ts', 'nginxLines'],
+]);
 
 // The corpus, cut into chunks of whole lines as the tailer does.
 let corpus = CORPUS ? readFileSync(CORPUS) : Buffer.from(nginxLines(LINES, 42), 'latin1');

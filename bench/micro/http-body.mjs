@@ -9,14 +9,10 @@
 // The TypeScript is bundled on the fly with esbuild (a devDependency) into a temp dir, as
 // bench/micro/parsers.mjs does, so the bench measures the current source with no build step.
 
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { importModules } from './lib.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
@@ -24,33 +20,10 @@ const arg = (name, def) => {
 const BODY = Number(arg('body', 1024 * 1024)); // the http sink's default batch.max_bytes
 const RUNS = Number(arg('runs', 15));
 
-// Inside the repo, not os.tmpdir(): the bundle imports the native @mongodb-js/zstd from node_modules.
-const dir = mkdtempSync(join(root, '.bench-'));
-let mod;
-try {
-  const src = (p) => JSON.stringify(join(root, p));
-  await build({
-    stdin: {
-      contents: [
-        `export { decodeBody, splitBody, zstdBound } from ${src('src/sources/http/body.ts')};`,
-        `export { nginxLines } from ${src('src/gen/nginx.ts')};`,
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: join(dir, 'bundle.mjs'),
-    external: ['@mongodb-js/zstd'],
-    logLevel: 'error',
-  });
-  mod = await import(pathToFileURL(join(dir, 'bundle.mjs')).href);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const { decodeBody, splitBody, nginxLines } = mod;
+const { decodeBody, splitBody, nginxLines } = await importModules([
+  ['src/sources/http/body.ts', 'decodeBody, splitBody, zstdBound'],
+  ['src/gen/nginx.ts', 'nginxLines'],
+]);
 const { compress } = await import('@mongodb-js/zstd/bindings.js');
 
 // One body of agent events: {"message":"<nginx line>","timestamp":..,"source":..,"host":..}.

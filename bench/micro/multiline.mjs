@@ -7,13 +7,9 @@
 // The TypeScript is bundled on the fly with esbuild (a devDependency) into a temp dir, so the
 // bench needs no build step and always measures the current source.
 
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpus } from 'node:os';
+import { importTs, timeRuns } from './lib.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
@@ -22,27 +18,7 @@ const LINES = arg('lines', 1_000_000);
 const RUNS = arg('runs', 7);
 const CHUNK = 256 * 1024;
 
-const dir = mkdtempSync(join(tmpdir(), 'ves-bench-'));
-let mod;
-try {
-  await build({
-    entryPoints: [join(root, 'src/sources/multiline.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: join(dir, 'bundle.mjs'),
-    external: ['@mongodb-js/zstd'],
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
-  mod = await import(pathToFileURL(join(dir, 'bundle.mjs')).href);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const { MultilineAggregator } = mod;
+const { MultilineAggregator } = await importTs('src/sources/multiline.ts');
 
 // 2026-11-23 12:00:00.123 INFO request 17 served in 12 ms, and every 20th event an exception
 // with a 6-frame trace: about a third of the lines are continuation lines.
@@ -102,18 +78,11 @@ for (const [name, m] of Object.entries(MODES)) {
     }
     agg.flushAll();
   };
-  pass();
-  const ts = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = process.hrtime.bigint();
-    pass();
-    ts.push(Number(process.hrtime.bigint() - t0));
-  }
-  ts.sort((a, b) => a - b);
+  const t = timeRuns(pass, RUNS);
   rows.push({
     mode: name,
-    ns_per_line_best: +(ts[0] / lines).toFixed(1),
-    ns_per_line_median: +(ts[ts.length >> 1] / lines).toFixed(1),
+    ns_per_line_best: +(t.best / lines).toFixed(1),
+    ns_per_line_median: +(t.median / lines).toFixed(1),
     lines,
     events,
   });

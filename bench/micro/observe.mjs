@@ -7,13 +7,9 @@
 //
 // Bundled on the fly with esbuild (a devDependency), like bench/micro/encoder.mjs.
 
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpus } from 'node:os';
+import { importModules } from './lib.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
@@ -21,29 +17,11 @@ const arg = (name, def) => {
 const BATCHES = arg('batches', 1_000_000);
 const RUNS = arg('runs', 5);
 
-const dir = mkdtempSync(join(tmpdir(), 'ves-bench-'));
-let mod;
-try {
-  await build({
-    stdin: {
-      contents:
-        `export { LatencyHistogram } from ${JSON.stringify(join(root, 'src/observe/latency.ts'))};\n` +
-        `export { Counters } from ${JSON.stringify(join(root, 'src/observe/counters.ts'))};\n` +
-        `export { observeSink } from ${JSON.stringify(join(root, 'src/observe/health.ts'))};\n`,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: join(dir, 'observe.mjs'),
-    logLevel: 'warning',
-  });
-  mod = await import(pathToFileURL(join(dir, 'observe.mjs')).href);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const { LatencyHistogram, Counters, observeSink } = mod;
+const { LatencyHistogram, Counters, observeSink } = await importModules([
+  ['src/observe/latency.ts', 'LatencyHistogram'],
+  ['src/observe/counters.ts', 'Counters'],
+  ['src/observe/health.ts', 'observeSink'],
+]);
 
 // Latencies spread like a busy pipeline's: 0.1 .. 50 ms.
 const values = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + ((i * 7919) % 5000) / 100);

@@ -12,13 +12,9 @@
 // logfmt, syslog5424, syslog3164. The TypeScript is bundled on the fly with esbuild (a
 // devDependency) into a temp dir, so the bench needs no build step and measures the current source.
 
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
+import { importModules } from './lib.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
@@ -30,33 +26,13 @@ const ONLY = arg('only', '')
   .split(',')
   .filter((s) => s !== '');
 
-const dir = mkdtempSync(join(tmpdir(), 'ves-bench-'));
-let mod;
-try {
-  const src = (p) => JSON.stringify(join(root, p));
-  await build({
-    stdin: {
-      contents: [
-        `export { ParseStage } from ${src('src/parsers/stage.ts')};`,
-        `export { compileParser } from ${src('src/parsers/index.ts')};`,
-        `export { encodeLines, makeEncodeOptions } from ${src('src/engine/encoder.ts')};`,
-        `export { nginxLines, prng, timeLocal } from ${src('src/gen/nginx.ts')};`,
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: join(dir, 'bundle.mjs'),
-    logLevel: 'error',
-  });
-  mod = await import(pathToFileURL(join(dir, 'bundle.mjs')).href);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const { ParseStage, compileParser, encodeLines, makeEncodeOptions, nginxLines, prng } = mod;
+const { ParseStage, compileParser, encodeLines, makeEncodeOptions, nginxLines, prng } =
+  await importModules([
+    ['src/parsers/stage.ts', 'ParseStage'],
+    ['src/parsers/index.ts', 'compileParser'],
+    ['src/engine/encoder.ts', 'encodeLines, makeEncodeOptions'],
+    ['src/gen/nginx.ts', 'nginxLines, prng, timeLocal'],
+  ]);
 
 const NGINX_TEMPLATE =
   '{remote_addr} - {remote_user} [{time_local:timestamp}] "{method} {path} {protocol}" {status:int} {body_bytes_sent:int} "{http_referer}" "{http_user_agent}"';

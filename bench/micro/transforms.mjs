@@ -9,13 +9,10 @@
 // The TypeScript is bundled on the fly with esbuild (a devDependency) into a temp dir, so the
 // bench needs no build step and always measures the current source.
 
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { importModules } from './lib.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
@@ -25,40 +22,13 @@ const RUNS = Number(arg('runs', 9));
 const ONLY = arg('case', null);
 const CHUNK = 256 * 1024;
 
-const dir = mkdtempSync(join(tmpdir(), 'ves-bench-'));
-let mod;
-try {
-  const src = (p) => JSON.stringify(join(root, p));
-  await build({
-    stdin: {
-      contents: [
-        `export { parseConfig } from ${src('src/config/index.ts')};`,
-        `export { Captures } from ${src('src/parsers/captures.ts')};`,
-        `export { compileParser } from ${src('src/parsers/index.ts')};`,
-        `export { TransformStage } from ${src('src/transforms/stage.ts')};`,
-        `export { nginxLines } from ${src('src/gen/nginx.ts')};`,
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: join(dir, 'bundle.mjs'),
-    // The config pulls in the sink registry; its native zstd addon is not needed here.
-    external: ['@mongodb-js/zstd'],
-    // yaml (CommonJS) requires node built-ins: give the ESM bundle a require.
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
-  mod = await import(pathToFileURL(join(dir, 'bundle.mjs')).href);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const { parseConfig, Captures, compileParser, TransformStage, nginxLines } = mod;
+const { parseConfig, Captures, compileParser, TransformStage, nginxLines } = await importModules([
+  ['src/config/index.ts', 'parseConfig'],
+  ['src/parsers/captures.ts', 'Captures'],
+  ['src/parsers/index.ts', 'compileParser'],
+  ['src/transforms/stage.ts', 'TransformStage'],
+  ['src/gen/nginx.ts', 'nginxLines'],
+]);
 
 const CASES = {
   'status < 400 (drop)': [

@@ -4,7 +4,7 @@
 // never config values (a token or a URL with credentials can never end up in a label).
 // https://prometheus.io/docs/instrumenting/exposition_formats/
 
-import type { Counters } from './counters.js';
+import type { Counters, SinkCounters, SourceCounters } from './counters.js';
 import { BUCKET_BOUNDS_US, type LatencyHistogram } from './latency.js';
 import type { PipelineView } from './sampler.js';
 
@@ -36,6 +36,9 @@ function num(n: number): string {
 /** Bucket bounds in seconds, as `le` shows them ("0.00025", "2.5", "+Inf"). */
 const LE = [...BUCKET_BOUNDS_US.map((us) => num(us / 1e6)), '+Inf'];
 
+/** A metric family read from each component's counters: name, type, help, value. */
+type Family<T> = [string, 'counter' | 'gauge', string, (t: T) => number];
+
 class Writer {
   private out: string[] = [];
 
@@ -48,6 +51,15 @@ class Writer {
     const l =
       keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${label(labels[k])}"`).join(',')}}`;
     this.out.push(`${name}${l} ${num(value)}`);
+  }
+
+  /** Families with one sample per component, labelled `key`: `entries` are [name, counters]. */
+  perComponent<T>(key: string, entries: Iterable<[string, T]>, families: Family<T>[]): void {
+    const list = [...entries];
+    for (const [name, type, help, value] of families) {
+      this.family(name, type, help);
+      for (const [id, t] of list) this.sample(name, { [key]: id }, value(t));
+    }
   }
 
   /** One metric family with one sample (no labels). */
@@ -71,37 +83,49 @@ class Writer {
   }
 }
 
+const SOURCE_FAMILIES: Family<SourceCounters>[] = [
+  ['ves_source_lines_total', 'counter', 'Lines read, per source.', (s) => s.lines],
+  ['ves_source_bytes_total', 'counter', 'Bytes read (whole lines), per source.', (s) => s.bytes],
+  [
+    'ves_source_dropped_total',
+    'counter',
+    'Messages a source dropped because it cannot wait (UDP syslog while the pipeline is over its bound).',
+    (s) => s.dropped,
+  ],
+  [
+    'ves_source_connections',
+    'gauge',
+    'Connections open now, per network source.',
+    (s) => s.connections,
+  ],
+];
+
+const SINK_FAMILIES: Family<SinkCounters>[] = [
+  [
+    'ves_sink_events_total',
+    'counter',
+    'Events the sink delivered (its write resolved).',
+    (s) => s.events,
+  ],
+  [
+    'ves_sink_bytes_total',
+    'counter',
+    'Encoded bytes the sink delivered (NDJSON or raw, before compression).',
+    (s) => s.bytes,
+  ],
+  ['ves_sink_errors_total', 'counter', 'Failed sink writes (each is retried).', (s) => s.errors],
+];
+
 export function renderMetrics(m: MetricsInput): string {
   const c = m.counters;
   const w = new Writer();
   w.family('ves_build_info', 'gauge', 'The running agent: version and Node.js version (always 1).');
   w.sample('ves_build_info', { version: m.version, node: m.node }, 1);
 
-  w.family('ves_source_lines_total', 'counter', 'Lines read, per source.');
-  for (const [id, s] of c.sources) w.sample('ves_source_lines_total', { source: id }, s.lines);
-  w.family('ves_source_bytes_total', 'counter', 'Bytes read (whole lines), per source.');
-  for (const [id, s] of c.sources) w.sample('ves_source_bytes_total', { source: id }, s.bytes);
-  w.family(
-    'ves_source_dropped_total',
-    'counter',
-    'Messages a source dropped because it cannot wait (UDP syslog while the pipeline is over its bound).',
-  );
-  for (const [id, s] of c.sources) w.sample('ves_source_dropped_total', { source: id }, s.dropped);
-  w.family('ves_source_connections', 'gauge', 'Connections open now, per network source.');
-  for (const [id, s] of c.sources)
-    w.sample('ves_source_connections', { source: id }, s.connections);
+  w.perComponent('source', c.sources, SOURCE_FAMILIES);
   httpSourceMetrics(w, c);
 
-  w.family('ves_sink_events_total', 'counter', 'Events the sink delivered (its write resolved).');
-  for (const [id, s] of c.sinks) w.sample('ves_sink_events_total', { sink: id }, s.events);
-  w.family(
-    'ves_sink_bytes_total',
-    'counter',
-    'Encoded bytes the sink delivered (NDJSON or raw, before compression).',
-  );
-  for (const [id, s] of c.sinks) w.sample('ves_sink_bytes_total', { sink: id }, s.bytes);
-  w.family('ves_sink_errors_total', 'counter', 'Failed sink writes (each is retried).');
-  for (const [id, s] of c.sinks) w.sample('ves_sink_errors_total', { sink: id }, s.errors);
+  w.perComponent('sink', c.sinks, SINK_FAMILIES);
   w.family(
     'ves_sink_healthy',
     'gauge',

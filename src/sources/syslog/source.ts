@@ -7,6 +7,7 @@
 // the agent runs; a peer that needs more than that uses TCP, where a stopped agent refuses.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import {
   type AddressInfo,
@@ -163,18 +164,10 @@ class TcpSource implements SyslogSource {
 
   async start(): Promise<void> {
     const server = this.server;
-    this.bound = await listen(
-      this.config,
-      this.ctx,
-      (host, port) =>
-        new Promise((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host, port }, () => {
-            server.off('error', reject);
-            resolve((server.address() as AddressInfo).port);
-          });
-        }),
-    );
+    this.bound = await listen(this.config, this.ctx, async (host, port) => {
+      await opened(server, (ready) => server.listen({ host, port }, ready));
+      return (server.address() as AddressInfo).port;
+    });
     server.on('error', (err) =>
       this.ctx.log.error('listener failed', { code: 'VES_SOURCE_READ', error: err.message }),
     );
@@ -347,18 +340,10 @@ class UdpSource implements SyslogSource {
 
   async start(): Promise<void> {
     const socket = this.socket;
-    this.bound = await listen(
-      this.config,
-      this.ctx,
-      (host, port) =>
-        new Promise((resolve, reject) => {
-          socket.once('error', reject);
-          socket.bind({ address: host, port }, () => {
-            socket.off('error', reject);
-            resolve(socket.address().port);
-          });
-        }),
-    );
+    this.bound = await listen(this.config, this.ctx, async (host, port) => {
+      await opened(socket, (ready) => socket.bind({ address: host, port }, ready));
+      return socket.address().port;
+    });
   }
 
   /**
@@ -425,6 +410,17 @@ class UdpSource implements SyslogSource {
  * Binds with `bind(host, port)` (resolves with the port it got); a failure becomes
  * VES_SOURCE_LISTEN naming the address and why. Logs where it listens.
  */
+/** Opens a server or socket with `open(ready)`; an 'error' before `ready` rejects. */
+function opened(target: EventEmitter, open: (ready: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    target.once('error', reject);
+    open(() => {
+      target.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 async function listen(
   config: SyslogSourceConfig,
   ctx: SourceContext,

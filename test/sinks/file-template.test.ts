@@ -4,27 +4,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { FileSinkConfig } from '../../src/config/types.js';
-import { silentLogger } from '../../src/observe/logger.js';
 import { compilePathTemplate, sanitize } from '../../src/sinks/file/path-template.js';
 import { build } from '../../src/sinks/file/sink.js';
 import { parse, expectConfigError } from '../config/helpers.js';
 import { assertSinkCompliance, testBatch } from '../helpers/sink-compliance.js';
 import { useTempDir } from '../helpers/tmp.js';
-
-const ctx = { id: 'out', dataDir: '/nonexistent', log: silentLogger };
-
-function cfg(path: string, extra: Partial<FileSinkConfig> = {}): FileSinkConfig {
-  return {
-    type: 'file',
-    path,
-    encoding: 'ndjson',
-    compression: 'none',
-    fsync: false,
-    rotate: null,
-    ...extra,
-  };
-}
+import { cfg, ctx } from './file-helpers.js';
 
 /** A batch of events with the given fields (and a message each). */
 function events(list: Record<string, unknown>[]) {

@@ -7,24 +7,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { FileSinkConfig } from '../../src/config/types.js';
 import { build } from '../../src/sinks/file/sink.js';
-import { silentLogger } from '../../src/observe/logger.js';
 import { captureLogger } from '../helpers/logger.js';
 import { assertSinkCompliance, testBatch } from '../helpers/sink-compliance.js';
 import { useTempDir } from '../helpers/tmp.js';
-
-const ctx = { id: 'out', dataDir: '/nonexistent', log: silentLogger };
-
-function cfg(path: string, extra: Partial<FileSinkConfig> = {}): FileSinkConfig {
-  return {
-    type: 'file',
-    path,
-    encoding: 'ndjson',
-    compression: 'none',
-    fsync: false,
-    rotate: null,
-    ...extra,
-  };
-}
+import { cfg, ctx } from './file-helpers.js';
 
 const readOr = async (p: string) => readFile(p).catch(() => Buffer.alloc(0));
 

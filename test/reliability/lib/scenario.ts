@@ -72,17 +72,8 @@ export function figures(scenario: string, values: Record<string, number | string
   if (file) appendFileSync(file, line + '\n');
 }
 
-/** Mulberry32: a small seeded PRNG, so a failing run can be replayed with the seed it printed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (the generator's mulberry32), so a failing run can be replayed with its seed. */
+export { prng as seededRandom } from '../../../src/gen/nginx.js';
 
 /** The seed of this run: $VES_RELIABILITY_SEED, else the clock. */
 export function runSeed(): number {

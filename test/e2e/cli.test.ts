@@ -2,13 +2,11 @@
 // and bad configs that exit 2 naming the key and line:col.
 import { appendFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { runAgent, startAgent, tempDir, waitFor } from './harness.js';
+import { describe, expect, test } from 'vitest';
+import { runAgent, startAgent, waitFor, useTestDir } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+useTestDir((d) => (dir = d));
 
 test('--version prints the package version', async () => {
   const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   fileToFileConfig,
   lineCount,
@@ -10,14 +10,12 @@ import {
   seqLines,
   seqs,
   startAgent,
-  tempDir,
   waitFor,
+  useTestDir,
 } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+useTestDir((d) => (dir = d));
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 

@@ -8,7 +8,7 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   fileToFileConfig,
   lineCount,
@@ -16,15 +16,13 @@ import {
   seqLines,
   seqs,
   startAgent,
-  tempDir,
   waitFor,
+  useTestDir,
 } from './harness.js';
 import { checkpointOffset, linesBefore, unackedRecords } from '../helpers/delivery.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+useTestDir((d) => (dir = d));
 
 const SEQ = /seq=(\d+)/g;
 const seqsIn = (text: string): number[] => [...text.matchAll(SEQ)].map((m) => Number(m[1]));

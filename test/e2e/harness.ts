@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 
 export const BIN = resolve('dist/ves-log-collector.cjs');
 
@@ -14,6 +15,30 @@ export async function tempDir(
 ): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * For a test file of agent runs: a fresh temp dir for each test (handed to `onDir`, removed
+ * after it), and every agent given to the returned function SIGKILLed after the test if it is
+ * still running.
+ */
+export function useTestDir(onDir: (dir: string) => void): (agent: Agent) => Agent {
+  let agents: Agent[] = [];
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const t = await tempDir();
+    cleanup = t.cleanup;
+    onDir(t.dir);
+  });
+  afterEach(async () => {
+    for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
+    agents = [];
+    await cleanup?.();
+  });
+  return (agent) => {
+    agents.push(agent);
+    return agent;
+  };
 }
 
 export interface Agent {

@@ -2,20 +2,18 @@
 // No crash, nothing silently dropped, every output line valid JSON.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   fileToFileConfig,
   lineCount,
   readNdjson,
   startAgent,
-  tempDir,
   waitFor,
+  useTestDir,
 } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+useTestDir((d) => (dir = d));
 
 test('long lines, CRLF, empty lines, invalid UTF-8 and no trailing newline', async () => {
   const log = join(dir, 'app.log');

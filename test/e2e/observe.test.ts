@@ -3,7 +3,7 @@
 // SIGHUP reload that loses and repeats nothing.
 import { appendFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   fileToFileConfig,
   lineCount,
@@ -12,27 +12,20 @@ import {
   seqLines,
   seqs,
   startAgent,
-  tempDir,
   waitFor,
   type Agent,
+  useTestDir,
 } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-let agents: Agent[] = [];
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => {
-  for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
-  agents = [];
-  await cleanup();
-});
+const track = useTestDir((d) => (dir = d));
 
 const API = `api: {enabled: true, address: 127.0.0.1:0}\n`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 function start(args: string[]): Agent {
   const a = startAgent(args);
-  agents.push(a);
+  track(a);
   return a;
 }
 
@@ -269,7 +262,7 @@ test('no secret reaches the log, /metrics, /stats or /health, even while the sin
   const a = startAgent(['--config', cfg, '--log-level', 'debug'], {
     env: { VES_TEST_TOKEN: token },
   });
-  agents.push(a);
+  track(a);
   const url = await apiUrl(a);
   await waitFor(
     () => /write failed|retrying|refused/i.test(a.stderr()),

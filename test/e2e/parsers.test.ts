@@ -4,27 +4,19 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   fileToFileConfig,
   lineCount,
   readNdjson,
   runAgent,
   startAgent,
-  tempDir,
   waitFor,
-  type Agent,
+  useTestDir,
 } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-let agents: Agent[] = [];
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => {
-  for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
-  agents = [];
-  await cleanup();
-});
+const track = useTestDir((d) => (dir = d));
 
 const LINES = 20_000;
 
@@ -42,7 +34,7 @@ test('parser: nginx, 20,000 generated lines: all arrive in order, whole, numbers
   await writeFile(cfg, yaml);
   const out = join(dir, 'out.ndjson');
   const agent = startAgent(['--config', cfg]);
-  agents.push(agent);
+  track(agent);
   await waitFor(
     () => lineCount(out) >= LINES,
     `${LINES} events`,
@@ -84,7 +76,7 @@ test('parser: template through the binary, and a bad template refused by validat
   expect((await runAgent(['validate', cfg])).code).toBe(0);
   const out = join(dir, 'out.ndjson');
   const agent = startAgent(['--config', cfg]);
-  agents.push(agent);
+  track(agent);
   await waitFor(
     () => lineCount(out) >= 3,
     '3 events',

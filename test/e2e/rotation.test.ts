@@ -1,7 +1,7 @@
 // Log rotation while lines are being written, with the real binary and real renames/truncates.
 import { appendFile, copyFile, rename, truncate, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   fileToFileConfig,
   lineCount,
@@ -9,14 +9,12 @@ import {
   seqLines,
   seqs,
   startAgent,
-  tempDir,
   waitFor,
+  useTestDir,
 } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+useTestDir((d) => (dir = d));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);

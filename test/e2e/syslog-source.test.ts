@@ -9,18 +9,11 @@ import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { lineCount, readNdjson, startAgent, tempDir, waitFor, type Agent } from './harness.js';
+import { expect, test } from 'vitest';
+import { lineCount, readNdjson, startAgent, waitFor, type Agent, useTestDir } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-let agents: Agent[] = [];
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => {
-  for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
-  agents = [];
-  await cleanup();
-});
+const track = useTestDir((d) => (dir = d));
 
 /** The ports the sources logged (`listening`), by source name, once all are there. */
 function ports(agent: Agent, names: string[]): Record<string, number> | null {
@@ -70,7 +63,7 @@ workers: ${workers}
 `,
     );
     const agent = startAgent(['--config', cfg, '--log-format', 'json'], { env: { TZ: 'UTC' } });
-    agents.push(agent);
+    track(agent);
     let p: Record<string, number> | null = null;
     await waitFor(
       () => (p = ports(agent, ['tcp', 'udp'])) !== null,
@@ -218,7 +211,7 @@ test('a port in use: the agent exits 1 naming the source and the address', async
       `data_dir: ${join(dir, 'data')}\nsources:\n  sys: {type: syslog, address: "127.0.0.1:${port}"}\nsinks:\n  out: {type: stdout}\n`,
     );
     const agent = startAgent(['--config', cfg]);
-    agents.push(agent);
+    track(agent);
     expect((await agent.exited).code).toBe(1);
     expect(agent.stderr()).toContain(`VES_SOURCE_LISTEN`);
     expect(agent.stderr()).toContain(
@@ -242,7 +235,7 @@ test('SIGHUP reload: the listener closes and opens again on the same port; messa
     `data_dir: ${join(dir, 'data')}\nsources:\n  sys:\n    type: syslog\n    address: 127.0.0.1:${port}\n    fields: {tag: ${tag}}\nsinks:\n  out: {type: file, path: ${out}}\n`;
   await writeFile(cfg, yaml('before'));
   const agent = startAgent(['--config', cfg, '--log-format', 'json']);
-  agents.push(agent);
+  track(agent);
   await waitFor(() => ports(agent, ['sys']) !== null, 'listening', 15_000, agent.stderr);
   const sendOne = async (m: string) => {
     const s = connect({ host: '127.0.0.1', port });
@@ -275,7 +268,7 @@ test('a real relay: syslog-ng forwards over TCP (RFC 5424, octet counting) and U
     `data_dir: ${join(dir, 'data')}\nsources:\n  tcp: {type: syslog, address: "127.0.0.1:0"}\n  udp: {type: syslog, mode: udp, address: "127.0.0.1:0"}\nsinks:\n  out: {type: file, path: ${out}}\n`,
   );
   const agent = startAgent(['--config', cfg, '--log-format', 'json']);
-  agents.push(agent);
+  track(agent);
   let p: Record<string, number> | null = null;
   await waitFor(
     () => (p = ports(agent, ['tcp', 'udp'])) !== null,

@@ -3,23 +3,16 @@
 // /metrics; Java stack traces out as one event each.
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { nginxLines } from '../../src/gen/nginx.js';
-import { lineCount, readNdjson, startAgent, tempDir, waitFor, type Agent } from './harness.js';
+import { lineCount, readNdjson, startAgent, waitFor, type Agent, useTestDir } from './harness.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-let agents: Agent[] = [];
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => {
-  for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
-  agents = [];
-  await cleanup();
-});
+const track = useTestDir((d) => (dir = d));
 
 function start(cfg: string, env: Record<string, string> = {}): Agent {
   const a = startAgent(['--config', cfg], { env });
-  agents.push(a);
+  track(a);
   return a;
 }
 

@@ -5,23 +5,16 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { nginxGenerator } from '../../src/gen/nginx.js';
-import { freePort, readStream, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { runAgent, startAgent, tempDir } from './harness.js';
+import { useRedisServer, freePort, readStream, type RedisServer } from '../helpers/redis-server.js';
+import { runAgent, startAgent, useTestDir } from './harness.js';
 
 let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis({ password: 'e2e-secret' });
-}, 30_000);
-afterAll(async () => {
-  await redis?.close();
-});
+useRedisServer((r) => (redis = r), { password: 'e2e-secret' });
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+useTestDir((d) => (dir = d));
 
 const LINES = 20_000;
 

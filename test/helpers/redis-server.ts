@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -48,6 +49,21 @@ export interface RedisServerOptions {
   password?: string;
   /** TLS only (--port 0 --tls-port N): the server's PEM certificate and key. */
   tls?: { cert: string; key: string };
+}
+
+/** One redis-server for a test file: started before its tests (handed to `onStart`), closed after. */
+export function useRedisServer(
+  onStart: (redis: RedisServer) => void,
+  o: RedisServerOptions = {},
+): void {
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
+    redis = await startRedis(o);
+    onStart(redis);
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.close();
+  });
 }
 
 export async function startRedis(o: RedisServerOptions = {}): Promise<RedisServer> {

@@ -5,13 +5,18 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SinkRejectedError, VesError } from '../../../src/errors.js';
 import { Counters } from '../../../src/observe/counters.js';
 import { silentLogger } from '../../../src/observe/logger.js';
 import { isPermanent, SinkRunner } from '../../../src/pipeline/sink-runner.js';
 import type { Batch, Sink } from '../../../src/pipeline/types.js';
-import { freePort, readStream, startRedis, type RedisServer } from '../../helpers/redis-server.js';
+import {
+  useRedisServer,
+  freePort,
+  readStream,
+  type RedisServer,
+} from '../../helpers/redis-server.js';
 import { captureLogger } from '../../helpers/logger.js';
 import { useTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -19,12 +24,7 @@ import { missing, seqBatch } from '../http/helpers.js';
 import { redisSink } from './helpers.js';
 
 let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-}, 30_000);
-afterAll(async () => {
-  await redis?.close();
-});
+useRedisServer((r) => (redis = r));
 
 /** A runner over `sink` with short retries, as the pipeline builds one (memory buffer). */
 async function runner(sink: Sink, dataDir: string) {

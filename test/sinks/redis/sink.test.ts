@@ -2,20 +2,15 @@
 // stream with its fields (XRANGE), in order; `encoding: json`; MAXLEN ~ trimming; stream keys
 // from an event field; one pipelined round trip per batch.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Batch } from '../../../src/pipeline/types.js';
-import { readStream, startRedis, type RedisServer } from '../../helpers/redis-server.js';
+import { useRedisServer, readStream, type RedisServer } from '../../helpers/redis-server.js';
 import { assertSinkCompliance } from '../../helpers/sink-compliance.js';
 import { seqBatch } from '../http/helpers.js';
 import { redisSink } from './helpers.js';
 
 let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-}, 30_000);
-afterAll(async () => {
-  await redis?.close();
-});
+useRedisServer((r) => (redis = r));
 
 /** What `encoding: fields` must turn an event into: strings as they are, the rest as JSON. */
 function asFields(event: Record<string, unknown>): Record<string, string> {

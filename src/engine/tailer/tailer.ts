@@ -28,10 +28,11 @@
 // file, at the end of a catch-up. Only for files the tailer opened itself on a local filesystem
 // (statfs): a stalled network mount must not block the event loop.
 
-import { open as fsOpen, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { open as fsOpen, stat, type FileHandle } from 'node:fs/promises';
 import { fstatSync, readSync, type BigIntStats } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../observe/logger.js';
+import { isLocalFs } from '../local-fs.js';
 import { LineSplitter } from '../lines.js';
 import { Discovery, type FileEvent } from './discovery.js';
 import {
@@ -135,16 +136,6 @@ const CHASE_MS = 5;
  * read. Reads that leave more behind (a catch-up's) stay asynchronous whatever their size.
  */
 const SYNC_READ_MAX = 512 * 1024;
-/**
- * statfs f_type of filesystems where a read may wait on the network (or on a FUSE daemon): their
- * files are always read asynchronously, so a slow server cannot stall the event loop.
- * NFS, SMB, CIFS, SMB2, FUSE, Ceph, AFS, Coda, NCP, 9P, GFS2, OCFS2, Lustre.
- */
-const NETWORK_FS = new Set([
-  0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x00c36400, 0x5346414f, 0x73757245, 0x564c,
-  0x01021997, 0x01161970, 0x7461636f, 0x0bd00bd0,
-]);
-
 /** One followed file: an inode with (usually) an open descriptor and a splitter. */
 class TailedFile {
   path: string;
@@ -234,8 +225,8 @@ export class Tailer {
   private readonly shadows = new Set<string>();
   private readonly dupWarned = new Set<string>();
   private readonly retryPaths = new Map<string, PathRetry>();
-  /** statfs verdicts by device: true when reads there may be synchronous (see localFs). */
-  private readonly localDevs = new Map<bigint, boolean>();
+  /** statfs verdicts by device: true when reads there may be synchronous (see ../local-fs.ts). */
+  private readonly localDevs = new Map<bigint | number, boolean>();
 
   private readonly examineQ: (ExamineTask | Barrier)[] = [];
   private readonly examinePending = new Set<string>();
@@ -811,7 +802,7 @@ export class Tailer {
         return;
       }
       const f = new TailedFile(p, fh, fst, id, start);
-      f.local = await this.localFs(fst.dev, p);
+      f.local = await isLocalFs(this.localDevs, fst.dev, p);
       f.syncIo = f.local && this.opts.openFile === undefined;
       const onLines = this.opts.onLines;
       f.splitter = new LineSplitter(
@@ -894,23 +885,6 @@ export class Tailer {
     }
     if (startup && this.readFrom === 'end') return tailStart(fh, size);
     return 0;
-  }
-
-  /**
-   * Is `dev` a local filesystem (reads may be synchronous)? One statfs per device, remembered;
-   * anything unknown or failing counts as remote.
-   */
-  private async localFs(dev: bigint, p: string): Promise<boolean> {
-    let local = this.localDevs.get(dev);
-    if (local === undefined) {
-      try {
-        local = !NETWORK_FS.has((await statfs(p)).type >>> 0);
-      } catch {
-        local = false;
-      }
-      this.localDevs.set(dev, local);
-    }
-    return local;
   }
 
   /** An inode-keyed checkpoint is another file's when this inode was born after it was written. */

@@ -39,6 +39,7 @@ import {
   checksumOfHead,
   fingerprint,
   FINGERPRINT_BYTES,
+  fingerprintSync,
   inodeKey,
   type FingerprintMode,
   type Identity,
@@ -649,14 +650,17 @@ export class Tailer {
    * copytruncate seen late: the file was emptied and has grown past our offset again before any
    * stat saw it shorter (a loaded host, a fast writer). Its first line is no longer the one its
    * key was made from. Checked before each read (one 1 KiB pread, page-cached: at most
-   * 1000 / CHASE_MS per busy file per second) so that the new content is never read from the old
+   * 1000 / CHASE_MS per busy file per second; synchronous where the reads are, as it was one of
+   * the thread-pool round trips of every append) so that the new content is never read from the old
    * content's offset, which would skip its start and leave the copy shadowed for good
    * (test/reliability/rotation.test.ts under load).
    */
   private async headChanged(f: TailedFile): Promise<boolean> {
     if (this.mode !== 'checksum' || f.provisional || f.orphan || f.fh === null) return false;
     if (f.splitter.readPos === 0) return false;
-    const id = await fingerprint(f.fh, this.mode, f.dev, f.ino);
+    const id = f.syncIo
+      ? fingerprintSync(f.fh.fd, this.mode, f.dev, f.ino)
+      : await fingerprint(f.fh, this.mode, f.dev, f.ino);
     return id.key !== f.key;
   }
 

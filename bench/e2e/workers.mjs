@@ -11,10 +11,13 @@
 //   npm run build && node bench/e2e/workers.mjs [--lines 1000000] [--runs 3]
 //       [--work raw>raw,raw>ndjson,nginx>ndjson] [--workers 0,1,2,auto]
 //       [--rate 100000] [--seconds 10] [--tick-ms 10] [--steady-workers 0,auto]
-//       [--no-catchup] [--no-steady] [--bin dist/ves-log-collector.cjs]
+//       [--no-catchup] [--no-steady] [--bin dist/ves-log-collector.cjs] [--max-events N]
+//       [--node-args "..."]
 //
 // --tick-ms: the steady writer appends what is owed every this many ms (10: 100 appends of
 // 1,000 lines a second; 1: ~1,000 small appends, closer to a server writing line by line).
+// --max-events: sets `batch.max_events` in the agent's config (default: the agent's default).
+// --node-args: space-separated options for the agent's node (e.g. "--cpu-prof --cpu-prof-dir=d").
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +38,8 @@ const seconds = Number(opt('seconds', '10'));
 const steadyWorkers = opt('steady-workers', '0,auto').split(',');
 const tickMs = Number(opt('tick-ms', '10'));
 const bin = resolve(opt('bin', 'dist/ves-log-collector.cjs'));
+const maxEvents = opt('max-events', null);
+const nodeArgs = opt('node-args', '').split(' ').filter(Boolean);
 
 /** Starts the agent with a config; resolves the admin API's URL once it logged it. */
 async function startAgent(dir, name, { input, parser, encoding, workers }) {
@@ -45,15 +50,19 @@ async function startAgent(dir, name, { input, parser, encoding, workers }) {
     `data_dir: ${join(dir, `${name}.data`)}
 workers: ${workers}
 api: {enabled: true, address: 127.0.0.1:0}
-sources:
+${maxEvents === null ? '' : `batch: {max_events: ${Number(maxEvents)}}\n`}sources:
   bench: {type: file, include: [${input}], parser: ${parser}}
 sinks:
   out: {type: file, path: ${out}, encoding: ${encoding}}
 `,
   );
-  const child = spawn(process.execPath, [bin, '--config', cfg, '--log-level', 'info'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, bin, '--config', cfg, '--log-level', 'info'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   const url = await new Promise((res, rej) => {
     child.stderr.setEncoding('utf8');

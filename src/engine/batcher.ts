@@ -132,6 +132,7 @@ export class Batcher {
       if (b.events <= roomEvents && nLen <= roomBytes && rLen <= roomBytes) {
         this.append(b);
         if (this.events >= this.target || this.pendingBytes >= this.maxBytes) this.seal();
+        else this.armTimer(); // only a batch left open needs one (a steady host's seals at once)
         return;
       }
       let k = linesThatFit(b, roomEvents, roomBytes);
@@ -209,8 +210,8 @@ export class Batcher {
     this.target = gap >= this.timeoutMs ? 1 : this.rateTarget;
   }
 
+  /** Adds a block to the open batch; the caller seals it or arms the timer. */
   private append(b: Block): void {
-    this.armTimer();
     if (b.ndjson !== null) {
       this.ndjsonParts.push(b.ndjson);
       this.ndjsonBytes += b.ndjson.length;

@@ -5,6 +5,7 @@
 // the inode key and `provisional` is set; the tailer re-keys it once the first line completes.
 
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export type FingerprintMode = 'checksum' | 'device_and_inode';
@@ -55,7 +56,33 @@ export async function fingerprint(
     if (bytesRead === 0) break;
     n += bytesRead;
   }
-  const key = checksumOfHead(head.subarray(0, n));
+  return identityOfHead(head.subarray(0, n), dev, ino);
+}
+
+/**
+ * fingerprint() with readSync: for a page-cached file on a local filesystem, where the tailer
+ * checks the head before every read of a followed file (a thread-pool round trip costs ~10x
+ * the read itself: tailer.ts, "Synchronous small reads").
+ */
+export function fingerprintSync(
+  fd: number,
+  mode: FingerprintMode,
+  dev: bigint | number,
+  ino: bigint | number,
+): Identity {
+  if (mode === 'device_and_inode') return { key: inodeKey(dev, ino), provisional: false };
+  const head = Buffer.allocUnsafe(FINGERPRINT_BYTES);
+  let n = 0;
+  while (n < FINGERPRINT_BYTES) {
+    const bytesRead = readSync(fd, head, n, FINGERPRINT_BYTES - n, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return identityOfHead(head.subarray(0, n), dev, ino);
+}
+
+function identityOfHead(head: Buffer, dev: bigint | number, ino: bigint | number): Identity {
+  const key = checksumOfHead(head);
   if (key !== null) return { key, provisional: false };
   return { key: inodeKey(dev, ino), provisional: true };
 }

@@ -21,23 +21,26 @@
 // project's 2-core VM (queueing, a thread wake-up, the completion callback), against ~5-10 us for
 // fstatSync/readSync of a page-cached file (made synchronous, with the chase below, they took
 // 10-25% off the agent's CPU at a steady 100,000 lines/s: bench/RESULTS.md, "Steady load,
-// after"). So the size check of an open descriptor and a read of at most SYNC_READ_MAX bytes
-// that reaches the known end are done synchronously; reads that leave more behind (catch-up)
+// after"). So the size check of an open descriptor, the head check and the poll's stat of the
+// path (8,000 a second with 2,000 files at the default 250 ms), and a read of at most SYNC_READ_MAX
+// bytes that reaches the known end are done synchronously; reads that leave more behind (catch-up)
 // stay asynchronous, so the copy overlaps with parsing and encoding on the main thread. Bytes
 // just appended are in the page cache; a read from the disk itself happens at most once per
 // file, at the end of a catch-up. Only for files the tailer opened itself on a local filesystem
 // (statfs): a stalled network mount must not block the event loop.
 
-import { open as fsOpen, stat, statfs, type FileHandle } from 'node:fs/promises';
-import { fstatSync, readSync, type BigIntStats } from 'node:fs';
+import { open as fsOpen, stat, type FileHandle } from 'node:fs/promises';
+import { fstatSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../observe/logger.js';
+import { isLocalFs } from '../local-fs.js';
 import { LineSplitter } from '../lines.js';
 import { Discovery, type FileEvent } from './discovery.js';
 import {
   checksumOfHead,
   fingerprint,
   FINGERPRINT_BYTES,
+  fingerprintSync,
   inodeKey,
   type FingerprintMode,
   type Identity,
@@ -135,16 +138,6 @@ const CHASE_MS = 5;
  * read. Reads that leave more behind (a catch-up's) stay asynchronous whatever their size.
  */
 const SYNC_READ_MAX = 512 * 1024;
-/**
- * statfs f_type of filesystems where a read may wait on the network (or on a FUSE daemon): their
- * files are always read asynchronously, so a slow server cannot stall the event loop.
- * NFS, SMB, CIFS, SMB2, FUSE, Ceph, AFS, Coda, NCP, 9P, GFS2, OCFS2, Lustre.
- */
-const NETWORK_FS = new Set([
-  0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x00c36400, 0x5346414f, 0x73757245, 0x564c,
-  0x01021997, 0x01161970, 0x7461636f, 0x0bd00bd0,
-]);
-
 /** One followed file: an inode with (usually) an open descriptor and a splitter. */
 class TailedFile {
   path: string;
@@ -234,8 +227,8 @@ export class Tailer {
   private readonly shadows = new Set<string>();
   private readonly dupWarned = new Set<string>();
   private readonly retryPaths = new Map<string, PathRetry>();
-  /** statfs verdicts by device: true when reads there may be synchronous (see localFs). */
-  private readonly localDevs = new Map<bigint, boolean>();
+  /** statfs verdicts by device: true when reads there may be synchronous (see ../local-fs.ts). */
+  private readonly localDevs = new Map<bigint | number, boolean>();
 
   private readonly examineQ: (ExamineTask | Barrier)[] = [];
   private readonly examinePending = new Set<string>();
@@ -601,10 +594,17 @@ export class Tailer {
     f.lastCheckAt = performance.now();
     if (!f.orphan) {
       let st: BigIntStats | null = null;
-      try {
-        st = await stat(f.path, { bigint: true });
-      } catch (err) {
-        if (errCode(err) !== 'ENOENT') throw err;
+      if (f.syncIo) {
+        // The safety-net poll stats every open file each poll_interval: with 2,000 files that
+        // was 8,000 thread-pool round trips a second (see the header). The path leads to a
+        // local file we opened (a lookup in the page cache, no network).
+        st = statSync(f.path, { bigint: true, throwIfNoEntry: false }) ?? null;
+      } else {
+        try {
+          st = await stat(f.path, { bigint: true });
+        } catch (err) {
+          if (errCode(err) !== 'ENOENT') throw err;
+        }
       }
       if (st === null || st.ino !== f.ino || st.dev !== f.dev || st.birthtimeNs !== f.birthNs) {
         // Deleted, or renamed away with (perhaps) a new file in its place.
@@ -619,7 +619,7 @@ export class Tailer {
     }
     // Orphan: only the descriptor leads to it now.
     if (f.fh === null) return; // step() finishes it
-    const size = Number((await f.fh.stat({ bigint: true })).size);
+    const size = f.syncIo ? fstatSync(f.fh.fd).size : Number((await f.fh.stat()).size);
     f.size = size;
     if (size < f.splitter.readPos) await this.truncated(f);
   }
@@ -658,14 +658,17 @@ export class Tailer {
    * copytruncate seen late: the file was emptied and has grown past our offset again before any
    * stat saw it shorter (a loaded host, a fast writer). Its first line is no longer the one its
    * key was made from. Checked before each read (one 1 KiB pread, page-cached: at most
-   * 1000 / CHASE_MS per busy file per second) so that the new content is never read from the old
+   * 1000 / CHASE_MS per busy file per second; synchronous where the reads are, as it was one of
+   * the thread-pool round trips of every append) so that the new content is never read from the old
    * content's offset, which would skip its start and leave the copy shadowed for good
    * (test/reliability/rotation.test.ts under load).
    */
   private async headChanged(f: TailedFile): Promise<boolean> {
     if (this.mode !== 'checksum' || f.provisional || f.orphan || f.fh === null) return false;
     if (f.splitter.readPos === 0) return false;
-    const id = await fingerprint(f.fh, this.mode, f.dev, f.ino);
+    const id = f.syncIo
+      ? fingerprintSync(f.fh.fd, this.mode, f.dev, f.ino)
+      : await fingerprint(f.fh, this.mode, f.dev, f.ino);
     return id.key !== f.key;
   }
 
@@ -811,7 +814,7 @@ export class Tailer {
         return;
       }
       const f = new TailedFile(p, fh, fst, id, start);
-      f.local = await this.localFs(fst.dev, p);
+      f.local = await isLocalFs(this.localDevs, fst.dev, p);
       f.syncIo = f.local && this.opts.openFile === undefined;
       const onLines = this.opts.onLines;
       f.splitter = new LineSplitter(
@@ -894,23 +897,6 @@ export class Tailer {
     }
     if (startup && this.readFrom === 'end') return tailStart(fh, size);
     return 0;
-  }
-
-  /**
-   * Is `dev` a local filesystem (reads may be synchronous)? One statfs per device, remembered;
-   * anything unknown or failing counts as remote.
-   */
-  private async localFs(dev: bigint, p: string): Promise<boolean> {
-    let local = this.localDevs.get(dev);
-    if (local === undefined) {
-      try {
-        local = !NETWORK_FS.has((await statfs(p)).type >>> 0);
-      } catch {
-        local = false;
-      }
-      this.localDevs.set(dev, local);
-    }
-    return local;
   }
 
   /** An inode-keyed checkpoint is another file's when this inode was born after it was written. */

@@ -2,15 +2,27 @@
 // compressed on the libuv thread pool), optionally fsynced, rotated by size. With a `{field}`
 // path (./path-template.ts) each event goes to the file its fields name, a few files kept open.
 // A batch is acked once its bytes are in the file(s) (and on disk, with fsync: true).
+//
+// Synchronous small writes. At a steady rate each batch is a small append (~170 KB at 100,000
+// lines/s in 100 reads a second), and an async write is a libuv thread-pool round trip: ~90 us
+// of CPU on this project's 2-core VM (queueing, a thread wake-up, the completion callback)
+// against ~10-40 us for writeSync into the page cache, and at 100-165 batches a second it was
+// the largest per-batch cost left (bench/RESULTS.md, "Steady load, after"). So a batch of at
+// most SYNC_WRITE_MAX bytes, uncompressed, without fsync, to a file on a local filesystem is
+// written with writeSync; the promise still resolves only once the bytes are in the file, so acks
+// mean what they did. Big batches (catch-up) stay on the pool so the copy overlaps with parsing;
+// gzip and fsync stay asynchronous (CPU-heavy, or a wait on the disk); a network mount could
+// stall the event loop.
 
 import { promisify } from 'node:util';
 import { access, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { constants as fsc, createReadStream } from 'node:fs';
+import { constants as fsc, createReadStream, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dirname, resolve } from 'node:path';
 import { createGunzip, gzip as gzipCb, type ZlibOptions } from 'node:zlib';
 import type { FileSinkConfig } from '../../config/types.js';
+import { isLocalFs } from '../../engine/local-fs.js';
 import { VesError } from '../../errors.js';
 import type { Batch, ComponentContext, Sink } from '../../pipeline/types.js';
 import { MAX_OPEN_FILES_DEFAULT } from './config.js';
@@ -30,11 +42,15 @@ const TAIL_SCAN_BYTES = 64 * 1024;
 /** gunzip reads ~38 MB/s of compressed NDJSON here: 32 MiB keeps the start-up check near 1 s.
  *  (With `rotate`, files stay below max_bytes; without it a big gzip file is not checked.) */
 const GZIP_VERIFY_MAX_BYTES = 32 * 1024 * 1024;
+/** 256 KiB: the largest batch written synchronously (see the header), a copy of ~50-100 us at
+ *  most; a steady 100,000 lines/s batch is ~170 KB. The default max_bytes (1 MiB) of a catch-up
+ *  batch stays asynchronous. */
+const SYNC_WRITE_MAX = 256 * 1024;
 
 export async function build(config: FileSinkConfig, ctx: ComponentContext): Promise<Sink> {
   const template = compilePathTemplate(config.path);
   if (template !== null) return new TemplatedFileSink(config, ctx, template);
-  const sink = new FileSink(config, ctx, resolve(config.path));
+  const sink = new FileSink(config, ctx, resolve(config.path), new Map());
   await sink.open(true);
   return sink;
 }
@@ -48,11 +64,15 @@ class FileSink implements Sink {
   private size = 0;
   /** Writes run one after another even if a caller does not wait (the runner does). */
   private chain: Promise<void> = Promise.resolve();
+  /** Small batches may be written with writeSync (see the header): set at open. */
+  private syncWrites = false;
 
   constructor(
     private readonly config: FileSinkConfig,
     private readonly ctx: ComponentContext,
     readonly path: string,
+    /** statfs verdicts by device, shared by the files of one sink (engine/local-fs.ts). */
+    private readonly localDevs: Map<bigint | number, boolean>,
   ) {
     this.ndjson = config.encoding !== 'raw';
     this.wants = { ndjson: this.ndjson, raw: !this.ndjson };
@@ -65,7 +85,12 @@ class FileSink implements Sink {
       await mkdir(dirname(this.path), { recursive: true });
       // a+: append, and read for repairTail.
       let fh = await open(this.path, 'a+');
-      this.size = (await fh.stat()).size;
+      const st = await fh.stat();
+      this.size = st.size;
+      this.syncWrites =
+        this.config.compression === 'none' &&
+        !this.config.fsync &&
+        (await isLocalFs(this.localDevs, st.dev, this.path));
       if (repair && this.size > 0 && !(await this.repairTail(fh))) {
         await fh.close();
         fh = await open(this.path, 'a+');
@@ -190,6 +215,9 @@ class FileSink implements Sink {
     const before = this.size;
     try {
       let off = 0;
+      if (this.syncWrites && buf.length <= SYNC_WRITE_MAX) {
+        while (off < buf.length) off += writeSync(fh.fd, buf, off, buf.length - off);
+      }
       while (off < buf.length) {
         const { bytesWritten } = await fh.write(buf, off, buf.length - off);
         off += bytesWritten;
@@ -281,6 +309,7 @@ class TemplatedFileSink implements Sink {
   private readonly open = new Map<string, FileSink>();
   private readonly maxOpen: number;
   private chain: Promise<void> = Promise.resolve();
+  private readonly localDevs = new Map<bigint | number, boolean>();
 
   constructor(
     private readonly config: FileSinkConfig,
@@ -348,7 +377,7 @@ class TemplatedFileSink implements Sink {
       this.open.delete(oldest);
       await sink.close();
     }
-    f = new FileSink(this.config, this.ctx, path);
+    f = new FileSink(this.config, this.ctx, path, this.localDevs);
     await f.open(true);
     this.open.set(path, f);
     return f;

@@ -110,10 +110,22 @@ export async function run(flags: RunFlags): Promise<number> {
       log: log.child('api'),
     });
   };
+  // A SIGTERM/SIGINT while the pipeline starts (its first lines may already be out) must still
+  // mean a graceful stop, not the default action (killed, no final checkpoint): note it, and
+  // stop once the pipeline is up.
+  // The listeners stay from here to the end (removing and adding them again would leave an
+  // instant with the default action); what they do changes once the pipeline is up.
+  let signalledEarly: NodeJS.Signals | undefined;
+  let handleSignal = (sig: NodeJS.Signals): void => void (signalledEarly ??= sig);
+  const onStopSignal = (sig: NodeJS.Signals): void => handleSignal(sig);
+  process.on('SIGINT', onStopSignal);
+  process.on('SIGTERM', onStopSignal);
   try {
     api = await startAdminApi(config);
     pipeline = await startPipeline(config);
   } catch (err) {
+    process.off('SIGINT', onStopSignal);
+    process.off('SIGTERM', onStopSignal);
     stopStats?.();
     sampler.stop();
     await api?.close();
@@ -239,12 +251,12 @@ export async function run(flags: RunFlags): Promise<number> {
     log.info('SIGHUP: reloading the config', { config: flags.config });
     void reload();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  handleSignal = onSignal;
   process.on('SIGHUP', onHup);
+  if (signalledEarly !== undefined) onSignal(signalledEarly);
   const code = await finished;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onStopSignal);
+  process.off('SIGTERM', onStopSignal);
   process.off('SIGHUP', onHup);
   // Anything still holding the loop open (a stuck watcher) must not keep a stopped agent alive.
   setTimeout(() => process.exit(code), 2000).unref();

@@ -1,6 +1,6 @@
 // Every line reaches the sink, in order, across appends, graceful restarts and kill -9.
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
@@ -20,6 +20,24 @@ useTestDir((d) => (dir = d));
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 describe('file source -> file sink', () => {
+  test('SIGTERM as soon as the first line is out (the agent may still be starting): a graceful stop', async () => {
+    // Found by the reliability suite: lines can be out before the start finished, and a SIGTERM
+    // then took the default action (killed, exit by signal, no final checkpoint); so could one
+    // in the instant between the start's listeners and the run's.
+    const log = join(dir, 'app.log');
+    await writeFile(log, seqLines(0, 20_000));
+    const cfg = await fileToFileConfig(dir, [log]);
+    const out = join(dir, 'out.ndjson');
+    for (let round = 0; round < 3; round++) {
+      await rm(out, { force: true }); // each round waits for its own agent's output file
+      const agent = startAgent(['--config', cfg]);
+      await waitFor(() => existsSync(out), 'the output file', 15_000, agent.stderr);
+      agent.proc.kill('SIGTERM');
+      const exit = await agent.exited;
+      expect(exit, agent.stderr()).toEqual({ code: 0, signal: null });
+    }
+  });
+
   test('existing lines and lines appended while running arrive in order, once', async () => {
     const log = join(dir, 'app.log');
     await writeFile(log, seqLines(0, 5000));

@@ -16,10 +16,11 @@
 // checkpoints.json.corrupt-<time>); the fsynced tmp after a crash between the two renames. The
 // fallback costs re-sending at most one checkpoint interval of lines, never losing any.
 
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VesError, EXIT_USAGE } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
+import { readJsonFile, syncDir, writeSynced } from './durable.js';
 
 export interface CheckpointEntry {
   /** Byte offset after the last delivered line. */
@@ -152,21 +153,8 @@ export async function openCheckpoints(dataDir: string, log: Logger): Promise<Che
 }
 
 async function load(file: string): Promise<Loaded> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, missing: true, reason: 'missing' };
-    return { ok: false, missing: false, reason: (err as Error).message };
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, missing: false, reason: `not JSON (${(err as Error).message})` };
-  }
-  return validate(data);
+  const read = await readJsonFile(file);
+  return read.ok ? validate(read.data) : read;
 }
 
 /** Checks the whole shape: a file that parses but holds nonsense is as corrupt as a torn one. */
@@ -345,38 +333,18 @@ class Store implements CheckpointFile {
   }
 
   private async write(text: string): Promise<void> {
-    const fh = await open(this.tmpPath, 'w', 0o600);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeSynced(this.tmpPath, text);
     // Keep the last good generation: it is what open() falls back to if the new one is lost.
     await rename(this.curPath, this.prevPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
     await rename(this.tmpPath, this.curPath);
-    await syncDir(this.dir, this.log);
+    if (!(await syncDir(this.dir))) {
+      this.log.debug('directory fsync not supported here', { dir: this.dir });
+    }
   }
 }
 
 function copy(e: CheckpointEntry): CheckpointEntry {
   return { offset: e.offset, path: e.path, dev: e.dev, ino: e.ino, updated: e.updated };
-}
-
-/** fsync the directory so the renames themselves survive a crash. Some filesystems refuse to
- *  fsync a directory (EINVAL/EPERM/EISDIR): nothing more can be done there, so it is ignored. */
-async function syncDir(dir: string, log: Logger): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'EBADF') throw err;
-    log.debug('directory fsync not supported here', { dir, code });
-  } finally {
-    await fh?.close();
-  }
 }

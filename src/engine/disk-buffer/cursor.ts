@@ -2,8 +2,9 @@
 // persisted atomically (temp file, fsync, rename, fsync dir: as checkpoints are) so a restart
 // does not send acknowledged records again.
 
-import { open, readFile, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readJsonFile, syncDir, writeSynced } from '../durable.js';
 import { CURSOR_FILE, CURSOR_TMP_FILE, CURSOR_VERSION } from './format.js';
 
 export interface Cursor {
@@ -19,19 +20,9 @@ export type CursorRead =
   | { ok: false; missing: false; reason: string };
 
 export async function readCursor(dir: string): Promise<CursorRead> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, CURSOR_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: false, missing: true };
-    return { ok: false, missing: false, reason: (err as Error).message };
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, missing: false, reason: `not JSON (${(err as Error).message})` };
-  }
+  const read = await readJsonFile(join(dir, CURSOR_FILE));
+  if (!read.ok) return read.missing ? { ok: false, missing: true } : read;
+  const data = read.data;
   const d = data as { version?: unknown; segment?: unknown; offset?: unknown } | null;
   if (typeof d !== 'object' || d === null || d.version !== CURSOR_VERSION) {
     return { ok: false, missing: false, reason: `not a version ${CURSOR_VERSION} cursor` };
@@ -51,30 +42,9 @@ export async function writeCursor(dir: string, cursor: Cursor): Promise<void> {
     offset: cursor.offset,
     written: new Date().toISOString(),
   });
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(body + '\n', 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeSynced(tmp, body + '\n');
   await rename(tmp, join(dir, CURSOR_FILE));
   await syncDir(dir);
-}
-
-/** fsync a directory so a rename or a new file in it survives a crash. Filesystems that cannot
- *  fsync a directory (EINVAL/EPERM/EISDIR/EBADF) offer nothing better: ignored there. */
-export async function syncDir(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'EBADF') throw err;
-  } finally {
-    await fh?.close();
-  }
 }
 
 function isCount(v: unknown): v is number {

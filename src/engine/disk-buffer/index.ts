@@ -31,7 +31,8 @@ import { join } from 'node:path';
 import { crc32 } from '../crc32.js';
 import { VesError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
-import { readCursor, syncDir, writeCursor, type Cursor } from './cursor.js';
+import { syncDir } from '../durable.js';
+import { readCursor, writeCursor, type Cursor } from './cursor.js';
 import {
   CURSOR_FILE,
   CURSOR_TMP_FILE,

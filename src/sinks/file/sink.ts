@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { dirname, resolve } from 'node:path';
 import { createGunzip, gzip as gzipCb, type ZlibOptions } from 'node:zlib';
 import type { FileSinkConfig } from '../../config/types.js';
+import { syncDir } from '../../engine/durable.js';
 import { isLocalFs } from '../../engine/local-fs.js';
 import { VesError } from '../../errors.js';
 import type { Batch, ComponentContext, Sink } from '../../pipeline/types.js';
@@ -262,15 +263,8 @@ class FileSink implements Sink {
 
   /** With fsync: true the renames and the new file's entry must survive a crash as well. */
   private async syncDir(): Promise<void> {
-    let dh: FileHandle | undefined;
-    try {
-      dh = await open(dirname(this.path), 'r');
-      await dh.sync();
-    } catch {
-      // Some filesystems cannot fsync a directory; the data itself was fsynced.
-    } finally {
-      await dh?.close().catch(() => undefined);
-    }
+    // The data itself was fsynced; a directory fsync that fails changes nothing for it.
+    await syncDir(dirname(this.path)).catch(() => undefined);
   }
 
   async close(): Promise<void> {

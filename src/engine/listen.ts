@@ -13,6 +13,21 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host, port: Number(address.slice(colon + 1)) };
 }
 
+/** Why a listen or bind failed, in words an operator can act on. */
+export function whyNoListen(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'the port is in use (another agent, or another program)';
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return 'that address is not one of this machine';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
+    default:
+      return err.message;
+  }
+}
+
 /**
  * Listen on `address` (`what` names the config key in the error, e.g. `api.address`); rejects
  * with a VesError of `code` that says why in words. Resolves with the bound address.
@@ -26,14 +41,7 @@ export function listen(
   const { host, port } = splitAddress(address);
   return new Promise<AddressInfo>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      const why =
-        err.code === 'EADDRINUSE'
-          ? 'the port is in use (another agent, or another program)'
-          : err.code === 'EADDRNOTAVAIL'
-            ? 'that address is not one of this machine'
-            : err.code === 'EACCES'
-              ? 'permission denied (ports below 1024 need privileges)'
-              : err.message;
+      const why = whyNoListen(err);
       reject(new VesError(code, `${what} ${address}: cannot listen: ${why}`, 1, { cause: err }));
     };
     server.once('error', onError);

@@ -11,7 +11,6 @@
 // ack_timeout). A refusal before the body is read closes the connection (body unread).
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Server } from 'node:net';
@@ -19,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { HttpSourceConfig } from '../../config/types.js';
 import { boundUrl, listen } from '../../engine/listen.js';
 import { VesError } from '../../errors.js';
+import { readServerTls } from '../tls.js';
 import type { AckMark, Source, SourceContext } from '../../pipeline/types.js';
 import {
   BodyError,
@@ -65,7 +65,7 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
       `sources.${sourceId}: cannot load @mongodb-js/zstd to read zstd bodies (${err.message}); reinstall the agent with npm`,
     );
   });
-  const tls = config.tls === null ? null : readTls(sourceId, config.tls);
+  const tls = config.tls === null ? null : await readServerTls(sourceId, config.tls);
   const expected = config.auth === null ? null : digest(`Bearer ${config.auth.token}`);
   const maxBody = config.max_body_bytes;
   const maxRequests = config.max_in_flight_requests;
@@ -324,15 +324,8 @@ export async function build(config: HttpSourceConfig, ctx: SourceContext): Promi
     waiting.push(w);
   }
 
-  let server: Server;
-  try {
-    server = tls === null ? createServer(onRequest) : createTlsServer(tls, onRequest);
-  } catch (err) {
-    throw new VesError(
-      'VES_SOURCE_TLS',
-      `sources.${sourceId}.tls: the certificate or key is not usable: ${(err as Error).message}`,
-    );
-  }
+  // The TLS files were tried at readServerTls: creating the server cannot fail on them.
+  const server: Server = tls === null ? createServer(onRequest) : createTlsServer(tls, onRequest);
 
   // A client that sends `Expect: 100-continue` waits for our go before sending its body: it is
   // given only once admitted, so a refusal costs it no upload at all.
@@ -387,15 +380,4 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
 function peerOf(req: IncomingMessage): string {
   const a = req.socket.remoteAddress ?? '-';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
-
-function readTls(id: string, tls: { cert_file: string; key_file: string }) {
-  try {
-    return { cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file) };
-  } catch (err) {
-    throw new VesError(
-      'VES_SOURCE_TLS',
-      `sources.${id}.tls: cannot read ${(err as NodeJS.ErrnoException).path ?? 'a file'}: ${(err as Error).message}`,
-    );
-  }
 }

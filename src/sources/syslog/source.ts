@@ -8,7 +8,6 @@
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import {
   type AddressInfo,
   createServer as createTcpServer,
@@ -17,10 +16,11 @@ import {
   type Socket,
 } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer } from 'node:tls';
 import type { SyslogSourceConfig } from '../../config/types.js';
 import { VesError } from '../../errors.js';
-import { splitAddress } from '../../observe/api.js';
+import { readServerTls } from '../tls.js';
+import { splitAddress, whyNoListen } from '../../engine/listen.js';
 import type { SourceCounters } from '../../observe/counters.js';
 import type { LineChunk, Source, SourceContext } from '../../pipeline/types.js';
 import { FrameDecoder, type FramingStats } from './framing.js';
@@ -54,7 +54,7 @@ export interface SyslogSource extends Source {
 }
 
 export async function build(config: SyslogSourceConfig, ctx: SourceContext): Promise<SyslogSource> {
-  const tls = config.tls === null ? null : await readTls(config.tls, ctx.id);
+  const tls = config.tls === null ? null : await readServerTls(ctx.id, config.tls);
   return config.mode === 'udp' ? new UdpSource(config, ctx) : new TcpSource(config, ctx, tls);
 }
 
@@ -428,14 +428,7 @@ async function listen(
 ): Promise<{ host: string; port: number }> {
   const { host, port } = splitAddress(config.address);
   const bound = await bind(host, port).catch((err: NodeJS.ErrnoException) => {
-    const why =
-      err.code === 'EADDRINUSE'
-        ? 'the port is in use (ss -lntup shows by whom)'
-        : err.code === 'EACCES'
-          ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
-          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
-            ? 'that address is not one of this machine'
-            : err.message;
+    const why = whyNoListen(err);
     throw new VesError(
       'VES_SOURCE_LISTEN',
       `source ${ctx.id}: cannot listen on ${config.address} (${config.mode}): ${why}`,
@@ -449,36 +442,4 @@ async function listen(
     address: shown,
   });
   return { host, port: bound };
-}
-
-/** Reads tls.cert_file and tls.key_file and checks they make a context, so a bad file fails the start. */
-async function readTls(
-  files: { cert_file: string; key_file: string },
-  id: string,
-): Promise<{ cert: Buffer; key: Buffer }> {
-  const read = async (key: 'cert_file' | 'key_file'): Promise<Buffer> => {
-    try {
-      return await readFile(files[key]);
-    } catch (err) {
-      throw new VesError(
-        'VES_SOURCE_TLS',
-        `source ${id}: cannot read tls.${key} ${files[key]}: ${(err as Error).message}`,
-        undefined,
-        { cause: err },
-      );
-    }
-  };
-  const cert = await read('cert_file');
-  const key = await read('key_file');
-  try {
-    createSecureContext({ cert, key });
-  } catch (err) {
-    throw new VesError(
-      'VES_SOURCE_TLS',
-      `source ${id}: tls files are not usable (PEM certificate and its matching private key expected): ${(err as Error).message}`,
-      undefined,
-      { cause: err },
-    );
-  }
-  return { cert, key };
 }
